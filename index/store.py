@@ -1,0 +1,337 @@
+"""The Chroma store: chunks (embedded, retrieved) and articles (full text, cited from).
+
+Two collections share one prefix. `<prefix>-chunks` holds one record per chunk, written
+through llama-index's `ChromaVectorStore` as `TextNode`s that keep their character span.
+`<prefix>-articles` holds one record per article: its full text (so any citation can be shown
+in its paragraph), metadata, and its sentence offsets; its vector is the title's embedding, so
+a question naming a headline can match it.
+
+Crash safety rests on write order: an article's chunks are written before its article record,
+and the article record is the commit mark. A run killed in between leaves chunks without an
+article record; `recover()` deletes those at the start of the next run, so the store never
+keeps a half-written article and never duplicates one (ids are deterministic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from index.errors import NewsdeskError
+from index.fields import date_sort_key
+from index.settings import Settings
+from index.types import Article, Chunk, Sentence
+
+PAGE = 2000
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    articles: int
+    sentences: int
+    chunks: int
+    sources: int
+    first_published: str | None
+    last_published: str | None
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """One dense-search result: a chunk's span in its article, and its similarity."""
+
+    chunk_id: str
+    article_id: str
+    sentence_start: int
+    sentence_end: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+def _describe(settings: Settings) -> str:
+    return settings.chroma_url or str(settings.home_path / "chroma")
+
+
+def connect(settings: Settings):
+    """A chromadb client for the settings: a server if a URL is set, else embedded on disk."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if settings.chroma_url:
+            from urllib.parse import urlparse
+
+            url = urlparse(settings.chroma_url)
+            headers = {}
+            if settings.chroma_token:
+                headers["Authorization"] = f"Bearer {settings.chroma_token}"
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https", headers=headers, settings=chroma_settings,
+            )
+            client.heartbeat()
+            return client
+        path = settings.home_path / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except NewsdeskError:
+        raise
+    except Exception as exc:  # chromadb raises many types; the user needs one line
+        raise NewsdeskError(
+            f"cannot open the Chroma store at {_describe(settings)} ({_one_line(exc)}); "
+            "check that it is running and reachable, or unset NEWSDESK_CHROMA_URL"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def encode_sentences(sentences: Iterable[Sentence]) -> str:
+    return ";".join(f"{s.start},{s.end}" for s in sentences)
+
+
+def decode_sentences(article_id: str, value: str) -> list[Sentence]:
+    out = []
+    for i, pair in enumerate(p for p in value.split(";") if p):
+        start, end = pair.split(",")
+        out.append(Sentence(article_id, i, int(start), int(end)))
+    return out
+
+
+class Store:
+    def __init__(self, settings: Settings, client=None):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.location = _describe(settings)
+        self.client = client or connect(settings)
+        space = {"hnsw:space": "cosine"}
+        try:
+            self.chunks = self.client.get_or_create_collection(
+                f"{settings.collection}-chunks", metadata=space, embedding_function=None)
+            self.articles = self.client.get_or_create_collection(
+                f"{settings.collection}-articles", metadata=space, embedding_function=None)
+        except Exception as exc:
+            raise self._error("open the collections", exc) from None
+        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+
+    def _error(self, doing: str, exc: BaseException) -> NewsdeskError:
+        return NewsdeskError(
+            f"cannot {doing} in the Chroma store at {self.location} ({_one_line(exc)}); "
+            "check the server or the disk, then re-run: nothing already indexed was lost"
+        )
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def write(self, articles: list[Article], chunks: list[Chunk], chunk_vectors,
+              title_vectors) -> None:
+        """Chunks first, article records last: the article record is the commit mark."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        by_id = {a.id: a for a in articles}
+        try:
+            self._delete_chunks_of([a.id for a in articles])
+            nodes = []
+            for chunk, vector in zip(chunks, chunk_vectors, strict=True):
+                article = by_id[chunk.article_id]
+                nodes.append(TextNode(
+                    id_=chunk.id, text=chunk.text, embedding=[float(x) for x in vector],
+                    start_char_idx=chunk.start, end_char_idx=chunk.end,
+                    metadata=_chunk_metadata(article, chunk),
+                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.id)},
+                ))
+            if nodes:
+                self.vector_store.add(nodes)
+            self.articles.upsert(
+                ids=[a.id for a in articles],
+                embeddings=[[float(x) for x in v] for v in title_vectors],
+                documents=[a.text for a in articles],
+                metadatas=[_article_metadata(a, sum(c.article_id == a.id for c in chunks))
+                           for a in articles],
+            )
+        except NewsdeskError:
+            raise
+        except Exception as exc:
+            raise self._error("write", exc) from None
+
+    def delete_articles(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        try:
+            # Article records first: a crash after this leaves orphan chunks, which recover()
+            # removes; the reverse order could leave an article that cites missing chunks.
+            self.articles.delete(ids=ids)
+            self._delete_chunks_of(ids)
+        except Exception as exc:
+            raise self._error("delete", exc) from None
+
+    def _delete_chunks_of(self, article_ids: list[str]) -> None:
+        for start in range(0, len(article_ids), 500):
+            part = article_ids[start:start + 500]
+            self.chunks.delete(where={"article_id": {"$in": part}})
+
+    def recover(self) -> int:
+        """Delete chunks whose article record is missing (left by a killed run)."""
+        try:
+            chunk_articles = {m["article_id"] for m in self._all_metadatas(self.chunks)}
+            present = self.present_ids(sorted(chunk_articles))
+            orphans = sorted(chunk_articles - present)
+            self._delete_chunks_of(orphans)
+            return len(orphans)
+        except Exception as exc:
+            raise self._error("check for an interrupted run", exc) from None
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def _all_metadatas(self, collection, include=("metadatas",)) -> Iterator[dict]:
+        offset = 0
+        while True:
+            page = collection.get(include=list(include), limit=PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            for i, record_id in enumerate(page["ids"]):
+                row = {"id": record_id}
+                if "metadatas" in include:
+                    row.update(page["metadatas"][i] or {})
+                if "documents" in include:
+                    row["document"] = page["documents"][i]
+                yield row
+            offset += len(page["ids"])
+
+    def present_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            found.update(self.articles.get(ids=ids[start:start + 500], include=[])["ids"])
+        return found
+
+    def ids_by_key(self, keys: list[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for start in range(0, len(keys), 500):
+            page = self.articles.get(where={"key": {"$in": keys[start:start + 500]}},
+                                     include=["metadatas"])
+            for record_id, meta in zip(page["ids"], page["metadatas"], strict=True):
+                out.setdefault(meta["key"], set()).add(record_id)
+        return out
+
+    def get_articles(self, ids: list[str]) -> dict[str, Article]:
+        out: dict[str, Article] = {}
+        try:
+            for start in range(0, len(ids), 500):
+                page = self.articles.get(ids=ids[start:start + 500],
+                                         include=["documents", "metadatas"])
+                for record_id, text, meta in zip(page["ids"], page["documents"],
+                                                 page["metadatas"], strict=True):
+                    out[record_id] = _article_from_record(record_id, text, meta)
+        except Exception as exc:
+            raise self._error("read articles", exc) from None
+        return out
+
+    def iter_articles(self) -> Iterator[Article]:
+        for row in self._all_metadatas(self.articles, include=("metadatas", "documents")):
+            yield _article_from_record(row.pop("id"), row.pop("document"), row)
+
+    def article_count(self) -> int:
+        return self.articles.count()
+
+    def signature(self) -> str:
+        """Changes whenever the set of stored articles changes; derived indexes key on it."""
+        digest = hashlib.sha256()
+        ids = sorted(row["id"] for row in self._all_metadatas(self.articles, include=()))
+        for record_id in ids:
+            digest.update(record_id.encode())
+        return f"{len(ids)}-{digest.hexdigest()[:16]}"
+
+    def query_chunks(self, vector, k: int, where: dict | None = None) -> list[ChunkHit]:
+        try:
+            count = self.chunks.count()
+            if count == 0:
+                return []
+            result = self.chunks.query(
+                query_embeddings=[[float(x) for x in vector]], n_results=min(k, count),
+                where=where or None, include=["metadatas", "documents", "distances"],
+            )
+        except Exception as exc:
+            raise self._error("search", exc) from None
+        hits = []
+        for chunk_id, text, meta, distance in zip(result["ids"][0], result["documents"][0],
+                                                  result["metadatas"][0],
+                                                  result["distances"][0], strict=True):
+            hits.append(ChunkHit(chunk_id, meta["article_id"], int(meta["sentence_start"]),
+                                 int(meta["sentence_end"]), int(meta["char_start"]),
+                                 int(meta["char_end"]), text, 1.0 - float(distance)))
+        return hits
+
+    def query_titles(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
+        count = self.articles.count()
+        if count == 0:
+            return []
+        result = self.articles.query(query_embeddings=[[float(x) for x in vector]],
+                                     n_results=min(k, count), where=where or None,
+                                     include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0],
+                                                    strict=True)]
+
+    def stats(self) -> StoreStats:
+        try:
+            rows = list(self._all_metadatas(self.articles))
+            chunk_count = self.chunks.count()
+        except Exception as exc:
+            raise self._error("read", exc) from None
+        dated = sorted((r["published_ts"], r["published_at"]) for r in rows
+                       if "published_ts" in r)
+        return StoreStats(
+            articles=len(rows),
+            sentences=sum(int(r.get("n_sentences", 0)) for r in rows),
+            chunks=chunk_count,
+            sources=len({r.get("source", "") for r in rows if r.get("source")}),
+            first_published=dated[0][1] if dated else None,
+            last_published=dated[-1][1] if dated else None,
+        )
+
+    def sources(self) -> list[str]:
+        return sorted({r.get("source", "") for r in self._all_metadatas(self.articles)} - {""})
+
+
+def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.id, "chunk_index": chunk.index,
+        "sentence_start": chunk.sentence_start, "sentence_end": chunk.sentence_end,
+        "char_start": chunk.start, "char_end": chunk.end,
+        "title": article.title, "source": article.source, "published_at": article.published_at,
+    }
+    ts = date_sort_key(article.published_at)
+    if ts is not None:
+        meta["published_ts"] = ts
+    return meta
+
+
+def _article_metadata(article: Article, n_chunks: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "key": article.key, "title": article.title, "source": article.source,
+        "url": article.url, "author": article.author, "category": article.category,
+        "published_at": article.published_at, "origin": article.origin,
+        "n_sentences": len(article.sentences), "n_chunks": n_chunks,
+        "sentences": encode_sentences(article.sentences),
+    }
+    ts = date_sort_key(article.published_at)
+    if ts is not None:
+        meta["published_ts"] = ts
+    return meta
+
+
+def _article_from_record(record_id: str, text: str, meta: dict[str, Any]) -> Article:
+    return Article(
+        id=record_id, key=meta.get("key", ""), title=meta.get("title", ""), text=text or "",
+        source=meta.get("source", ""), url=meta.get("url", ""), author=meta.get("author", ""),
+        category=meta.get("category", ""), published_at=meta.get("published_at", ""),
+        origin=meta.get("origin", ""),
+        sentences=decode_sentences(record_id, meta.get("sentences", "")),
+    )
+

@@ -1,0 +1,24 @@
+"""A comparable picture of a store: what must match between an interrupted and a clean run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.settings import Settings
+from index.store import Store
+
+
+def snapshot(home: Path) -> dict:
+    store = Store(Settings(home=str(home)))
+    articles = {
+        a.id: (a.key, a.title, a.text, tuple((s.start, s.end) for s in a.sentences))
+        for a in store.iter_articles()
+    }
+    chunks = store.chunks.get(include=["metadatas", "documents"])
+    chunk_rows = sorted(
+        (cid, m["article_id"], m["sentence_start"], m["sentence_end"], m["char_start"],
+         m["char_end"], doc)
+        for cid, m, doc in zip(chunks["ids"], chunks["metadatas"], chunks["documents"],
+                               strict=True)
+    )
+    return {"articles": articles, "chunks": chunk_rows, "chunk_count": store.chunks.count()}
