@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from index.errors import NewsdeskError
+from index.fields import date_sort_key
 from index.settings import Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -35,7 +36,7 @@ def quiet_libraries() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "urllib3"):
+    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "urllib3", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
@@ -103,6 +104,75 @@ def stats_cmd(as_json: JsonOpt = False, home: HomeOpt = None,
                 if stats.first_published else "")
         typer.echo(f"{stats.articles} articles from {stats.sources} sources, "
                    f"{stats.sentences} sentences in {stats.chunks} chunks{span}")
+
+
+@app.command("ask")
+def ask_cmd(
+    question: Annotated[str | None, typer.Argument(
+        help="The question; without it, questions are read line by line from stdin as one "
+             "conversation.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles published on or after this "
+                                                   "date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles published on or before this "
+                                                   "date (YYYY-MM-DD).")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        help="Only articles from this source (repeatable).")] = None,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+    chroma_url: ChromaOpt = None,
+) -> None:
+    """Answer a question from the corpus, with numbered verbatim citations."""
+    from assistant.engine import Assistant, Conversation
+    from assistant.retrieve import Filters
+    from ui.render import render_answer
+
+    quiet_libraries()
+    try:
+        filters = Filters(since or "", until or "", tuple(source or ()))
+        for value, flag in ((since, "--since"), (until, "--until")):
+            if value and date_sort_key(value) is None:
+                fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
+        assistant = Assistant(settings_from(home=home, chroma_url=chroma_url))
+        conversation = Conversation()
+        questions = [question] if question else (line.strip() for line in sys.stdin)
+        for q in questions:
+            if not q:
+                continue
+            answer = assistant.ask(q, conversation, filters)
+            if as_json:
+                emit(answer.to_json())
+            else:
+                typer.echo(render_answer(answer))
+                typer.echo("")
+    except NewsdeskError as exc:
+        fail(str(exc))
+
+
+@app.command("chat")
+def chat_cmd(
+    host: Annotated[str | None, typer.Option(help="Address to bind (NEWSDESK_HOST); "
+                                                  "default loopback.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (NEWSDESK_PORT); default 7860.")] = None,
+    home: HomeOpt = None,
+    chroma_url: ChromaOpt = None,
+) -> None:
+    """Open the web chat (Gradio) on http://HOST:PORT."""
+    from ui.chat import serve
+
+    quiet_libraries()
+    try:
+        serve(settings_from(host=host, port=port, home=home, chroma_url=chroma_url))
+    except NewsdeskError as exc:
+        fail(str(exc))
+
+
+def _add_eval_commands() -> None:
+    from evals.cli import app as eval_app
+
+    app.add_typer(eval_app, name="eval", help="Run, import and compare eval suites.")
+
+
+_add_eval_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,55 @@
+"""The offline answer: the sentences that answer, numbered in order of first use.
+
+No generative model is needed: the answer *is* the cited evidence, so it cannot state anything
+the corpus does not. Which sentences to show, and when to abstain, are decided by thresholds
+calibrated on the MultiHop-RAG dev queries (bench/bench_assistant.py prints the calibration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.cite import make_citation
+from assistant.retrieve import Candidate, Pool
+from assistant.types import Citation
+
+NO_EVIDENCE = "The corpus does not hold an answer to this question."
+
+
+@dataclass(frozen=True)
+class Policy:
+    # Abstain when the best candidate's sentence similarity is below this (calibrated).
+    min_similarity: float = 0.30
+    # Abstain when the question names something the corpus never mentions (see `unknown_names`).
+    abstain_on_unknown_names: bool = True
+    max_unknown_names: int = 2  # distinct absent names that make a question unanswerable
+    # Further citations must score within this margin of the best one.
+    margin: float = 0.15
+    max_citations: int = 3
+    closest: int = 3
+
+
+def select(pool: Pool, policy: Policy) -> list[Candidate]:
+    """The best candidate, then close runners-up with different text, up to the limit."""
+    ranked = [c for c in pool.candidates if c.score != float("-inf")]
+    if not ranked:
+        return []
+    chosen = [ranked[0]]
+    texts = {ranked[0].text}
+    for c in ranked[1:]:
+        if len(chosen) >= policy.max_citations or c.score < ranked[0].score - policy.margin:
+            break
+        if c.text not in texts:
+            chosen.append(c)
+            texts.add(c.text)
+    return chosen
+
+
+def cite_all(candidates: list[Candidate], pool: Pool, question: str,
+             mark_span: bool = True) -> list[Citation]:
+    return [make_citation(i, c, pool.articles[c.ref.article_id], question, mark_span)
+            for i, c in enumerate(candidates, start=1)]
+
+
+def answer_text(citations: list[Citation]) -> str:
+    return " ".join(f"{c.text} [{c.number}]" for c in citations)

@@ -1,0 +1,105 @@
+"""The assistant: a question (and the conversation so far) in, a cited `Answer` out.
+
+    rewrite follow-up -> retrieve (dense + BM25 + metadata) -> rerank -> abstain? -> select
+    -> cite (verbatim, verified) -> compose
+
+One `Assistant` is shared by every conversation of a process (the CLI, the web chat, the eval
+runner): the model and the lexical index are loaded once; conversations hold only their turns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from assistant.abstain import unknown_names
+from assistant.compose import NO_EVIDENCE, Policy, answer_text, cite_all, select
+from assistant.followup import Turn, rewrite
+from assistant.lexical import LexicalCache
+from assistant.rerank import FeatureReranker, Reranker
+from assistant.retrieve import Filters, Pool, Retriever
+from assistant.types import Answer
+from index.embed import Embedder, get_embedder
+from index.settings import Settings
+from index.store import Store
+
+
+@dataclass
+class Conversation:
+    """The turns of one conversation; follow-ups are rewritten against them."""
+
+    turns: list[Turn] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def remember(self, answer: Answer) -> None:
+        span = next((c.span_text for c in answer.citations if c.span_text), "")
+        self.turns.append(Turn(answer.question, answer.standalone_question, span))
+
+
+class Assistant:
+    def __init__(self, settings: Settings, store: Store | None = None,
+                 embedder: Embedder | None = None, reranker: Reranker | None = None,
+                 policy: Policy | None = None):
+        self.settings = settings
+        self.store = store or Store(settings)
+        self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_batch_size)
+        self.lexical = LexicalCache(self.store, settings.home_path / "bm25"
+                                    / _safe(settings.collection))
+        self.retriever = Retriever(self.store, self.embedder, depth=settings.top_k)
+        self.reranker = reranker or FeatureReranker(self.embedder)
+        base = policy or Policy()
+        if settings.abstain_threshold >= 0:
+            base = Policy(**{**base.__dict__, "min_similarity": settings.abstain_threshold})
+        self.policy = Policy(**{**base.__dict__, "max_citations": settings.max_citations})
+
+    def refresh(self) -> None:
+        """Pick up articles indexed since the last question (e.g. after an upload)."""
+        self.lexical.get(force_check=True)
+
+    def ask(self, question: str, conversation: Conversation | None = None,
+            filters: Filters | None = None) -> Answer:
+        started = time.perf_counter()
+        question = " ".join(question.split())
+        history = conversation.turns if conversation else []
+        standalone = rewrite(question, history) if history else question
+        lexical = self.lexical.get()
+        pool = self.retriever.retrieve(standalone, lexical, filters)
+        t = time.perf_counter()
+        self.reranker.rerank(pool)
+        pool.timings["rerank_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        t = time.perf_counter()
+        answer = self._compose(question, standalone, pool, lexical)
+        pool.timings["compose_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        pool.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        answer.timings = pool.timings
+        if conversation is not None:
+            conversation.remember(answer)
+        return answer
+
+    def _compose(self, question: str, standalone: str, pool: Pool, lexical) -> Answer:
+        ranked = [c for c in pool.candidates if c.score != float("-inf")]
+        reason = self._abstain_reason(standalone, pool, lexical)
+        if reason:
+            closest = cite_all(ranked[:self.policy.closest], pool, standalone, mark_span=False)
+            return Answer(question, standalone, f"{NO_EVIDENCE} ({reason})", [], True,
+                          closest=closest)
+        citations = cite_all(select(pool, self.policy), pool, standalone)
+        return Answer(question, standalone, answer_text(citations), citations, False)
+
+    def _abstain_reason(self, standalone: str, pool: Pool, lexical) -> str:
+        ranked = [c for c in pool.candidates if c.score != float("-inf")]
+        if not ranked:
+            return "nothing in the corpus matches it"
+        best = max(c.features.get("similarity", 0.0) for c in ranked[:5])
+        if best < self.policy.min_similarity:
+            return "no sentence is close enough to the question"
+        if self.policy.abstain_on_unknown_names:
+            missing = unknown_names(standalone, lexical)
+            if len(missing) >= self.policy.max_unknown_names:
+                return "the corpus never mentions " + ", ".join(missing[:3])
+        return ""
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "default"

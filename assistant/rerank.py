@@ -1,0 +1,137 @@
+"""Re-scoring the candidate sentences: the one place a real cross-encoder would plug in.
+
+No cross-encoder ships as a package here (see ../shared/MODELS.md), so the default reranker
+combines what does exist, each feature kept because it moved the dev-set figures:
+- the sentence's own similarity to the question (the chunk's similarity is diluted by its
+  neighbours), embedded with its headline as the chunks are;
+- BM25 on the sentence (names and numbers, where a small embedding model is weak);
+- the outlet and the publication date the question names, matched against metadata;
+- the fused rank of the first-stage lists.
+Anything with a `rerank(pool) -> None` method that sets `candidate.score` can replace it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from assistant.retrieve import Candidate, Pool
+from index.embed import Embedder
+from index.indexer import embedding_text
+
+
+class Reranker(Protocol):
+    def rerank(self, pool: Pool) -> None:
+        """Set `score` on every candidate of the pool (higher is better)."""
+
+
+@dataclass(frozen=True)
+class Weights:
+    similarity: float = 1.0
+    parts: float = 1.0
+    bm25: float = 0.3
+    source: float = 0.10
+    date: float = 0.10
+    rrf: float = 5.0
+    same_article: float = 0.0
+
+
+_CLAUSE = re.compile(r"[,;:?]|\b(?:and|while|whereas|but|or|as reported by|according to)\b",
+                     re.I)
+
+
+def question_parts(question: str, min_words: int = 4) -> list[str]:
+    """The clauses of a many-part question, each one a sub-question worth matching on its own.
+
+    "Did the article from X on A, and the report by Y on B, both ..." asks for two pieces of
+    evidence; the whole question's vector sits between them and matches neither well.
+    """
+    parts: list[str] = []
+    pending = ""
+    for piece in _CLAUSE.split(question):
+        pending = f"{pending} {piece}".strip() if pending else piece.strip()
+        if len(pending.split()) >= min_words:
+            parts.append(pending)
+            pending = ""
+    if pending and parts:
+        parts[-1] = f"{parts[-1]} {pending}"
+    return parts if len(parts) > 1 else []
+
+
+class SentenceVectorCache:
+    """Sentence vectors computed on demand and kept (LRU): warm questions skip the model."""
+
+    def __init__(self, embedder: Embedder, capacity: int = 50_000):
+        self.embedder = embedder
+        self.capacity = capacity
+        self._vectors: OrderedDict[tuple[str, int, str], np.ndarray] = OrderedDict()
+
+    def vectors(self, candidates: list[Candidate]) -> np.ndarray:
+        keys = [(c.ref.article_id, c.ref.index, c.info.title) for c in candidates]
+        missing = [i for i, k in enumerate(keys) if k not in self._vectors]
+        if missing:
+            fresh = self.embedder.embed([embedding_text(candidates[i].info.title,
+                                                        candidates[i].text) for i in missing])
+            for i, vector in zip(missing, fresh, strict=True):
+                self._vectors[keys[i]] = vector
+        out = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 1))
+        for k in keys:
+            self._vectors.move_to_end(k)
+        while len(self._vectors) > self.capacity:
+            self._vectors.popitem(last=False)
+        return out
+
+
+class FeatureReranker:
+    def __init__(self, embedder: Embedder, weights: Weights | None = None, pool_size: int = 48):
+        self.cache = SentenceVectorCache(embedder)
+        self.weights = weights or Weights()
+        self.pool_size = pool_size
+
+    def rerank(self, pool: Pool) -> None:
+        w = self.weights
+        candidates = pool.candidates
+        if not candidates:
+            return
+        # Only the best of the first stage get a sentence vector: that bounds the latency.
+        candidates.sort(key=lambda c: c.scores["rrf"] + w.source * c.features["source"]
+                        + w.date * c.features["date"], reverse=True)
+        head = candidates[:self.pool_size]
+        vectors = self.cache.vectors(head)
+        sims = vectors @ np.asarray(pool.query_vector)
+        parts = question_parts(pool.question)
+        part_sims = (vectors @ self.cache.embedder.embed(parts).T).max(axis=1) if parts else sims
+        top_bm25 = max((c.scores.get("bm25", 0.0) for c in candidates), default=0.0) or 1.0
+        for c, sim, part_sim in zip(head, sims, part_sims, strict=True):
+            c.features["similarity"] = float(sim)
+            c.features["parts"] = float(part_sim)
+            c.features["bm25"] = c.scores.get("bm25", 0.0) / top_bm25
+            c.score = (w.similarity * float(sim) + w.parts * float(part_sim)
+                       + w.bm25 * c.features["bm25"] + w.source * c.features["source"]
+                       + w.date * c.features["date"] + w.rrf * c.scores["rrf"])
+        for c in candidates[self.pool_size:]:
+            c.score = float("-inf")
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        if w.same_article:
+            _diversify(candidates, w.same_article)
+
+
+def _diversify(candidates: list[Candidate], penalty: float) -> None:
+    """Greedy re-order: each earlier pick from the same article costs `penalty`.
+
+    Many-part questions need evidence from several articles; without this the top ranks fill
+    up with near-duplicate sentences of the single best-matching article.
+    """
+    remaining = list(candidates)
+    seen: dict[str, int] = {}
+    ordered = []
+    while remaining:
+        best = max(remaining, key=lambda c: c.score - penalty * seen.get(c.ref.article_id, 0))
+        remaining.remove(best)
+        seen[best.ref.article_id] = seen.get(best.ref.article_id, 0) + 1
+        ordered.append(best)
+    candidates[:] = ordered

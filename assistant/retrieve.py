@@ -1,0 +1,177 @@
+"""Hybrid candidate retrieval: dense chunks, BM25 sentences and headline matches, fused.
+
+Chunks are what Chroma returns; sentences are what gets cited. Every list is therefore turned
+into sentence candidates (a chunk stands for each of its sentences) and fused by reciprocal
+rank. Articles whose outlet and date the question names are added too: those facts live in
+metadata, not in the text. The reranker then orders the pool.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from assistant.lexical import ArticleInfo, LexicalIndex, SentenceRef
+from assistant.query_meta import QueryMeta, match, meta_score
+from index.embed import Embedder
+from index.fields import date_sort_key
+from index.store import Store
+from index.types import Article
+
+RRF_K = 60  # the constant from Cormack et al. (2009); robust, not tuned
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Newsroom filters: publication window (ISO dates, inclusive) and outlets."""
+
+    since: str = ""
+    until: str = ""
+    sources: tuple[str, ...] = ()
+
+    def _bounds(self) -> tuple[float | None, float | None]:
+        low = date_sort_key(self.since) if self.since else None
+        high = date_sort_key(self.until) if self.until else None
+        if high is not None and len(self.until.strip()) <= 10:
+            high += 86400 - 1e-3  # a bare date includes its whole day
+        return low, high
+
+    def where(self) -> dict | None:
+        low, high = self._bounds()
+        clauses: list[dict] = []
+        if low is not None:
+            clauses.append({"published_ts": {"$gte": low}})
+        if high is not None:
+            clauses.append({"published_ts": {"$lte": high}})
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def allows(self, info: ArticleInfo) -> bool:
+        low, high = self._bounds()
+        if self.sources and info.source not in self.sources:
+            return False
+        if low is not None or high is not None:
+            if info.published_ts is None:
+                return False
+            if low is not None and info.published_ts < low:
+                return False
+            if high is not None and info.published_ts > high:
+                return False
+        return True
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.sources)
+
+
+@dataclass
+class Candidate:
+    ref: SentenceRef
+    info: ArticleInfo
+    text: str = ""
+    ranks: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.ref.article_id, self.ref.index
+
+
+@dataclass
+class Pool:
+    """Everything the reranker and the answer need about one question's candidates."""
+
+    question: str
+    query_vector: object
+    meta: QueryMeta
+    candidates: list[Candidate]
+    articles: dict[str, Article]
+    timings: dict[str, float]
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder, depth: int = 40):
+        self.store = store
+        self.embedder = embedder
+        self.depth = depth
+
+    def retrieve(self, question: str, lexical: LexicalIndex, filters: Filters | None = None
+                 ) -> Pool:
+        filters = filters or Filters()
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        vector = self.embedder.embed_query(question)
+        timings["embed_ms"] = _ms(t)
+
+        t = time.perf_counter()
+        where = filters.where()
+        chunk_hits = self.store.query_chunks(vector, self.depth, where)
+        title_hits = self.store.query_titles(vector, max(5, self.depth // 4), where)
+        timings["dense_ms"] = _ms(t)
+
+        t = time.perf_counter()
+        allowed = None
+        if filters.active:
+            allowed = {a for a, info in lexical.catalog.items() if filters.allows(info)}
+        bm25_hits = lexical.search(question, self.depth, allowed)
+        timings["bm25_ms"] = _ms(t)
+
+        pool: dict[tuple[str, int], Candidate] = {}
+
+        def candidate(ref: SentenceRef) -> Candidate | None:
+            info = lexical.catalog.get(ref.article_id)
+            if info is None:  # stored after the lexical index was built; next check adds it
+                return None
+            return pool.setdefault((ref.article_id, ref.index), Candidate(ref, info))
+
+        def refs_of(article_id: str) -> list[SentenceRef]:
+            return lexical.by_article.get(article_id, [])
+
+        for rank, hit in enumerate(chunk_hits):
+            for ref in refs_of(hit.article_id)[hit.sentence_start:hit.sentence_end]:
+                c = candidate(ref)
+                if c is not None:
+                    c.ranks.setdefault("dense", rank)
+                    c.scores["dense"] = max(c.scores.get("dense", 0.0), hit.score)
+        for rank, (ref, score) in enumerate(bm25_hits):
+            c = candidate(ref)
+            if c is not None:
+                c.ranks["bm25"] = rank
+                c.scores["bm25"] = score
+        for rank, (article_id, score) in enumerate(title_hits):
+            for ref in refs_of(article_id):
+                c = candidate(ref)
+                if c is not None:
+                    c.ranks.setdefault("title", rank)
+                    c.scores["title"] = score
+        meta = match(question, lexical.catalog)
+        if meta.sources and meta.dates:
+            for article_id, info in lexical.catalog.items():
+                if filters.allows(info) and all(meta_score(meta, info)):
+                    for ref in refs_of(article_id):
+                        candidate(ref)
+
+        candidates = list(pool.values())
+        for c in candidates:
+            c.scores["rrf"] = sum(1.0 / (RRF_K + r + 1) for r in c.ranks.values())
+            c.features["source"], c.features["date"] = meta_score(meta, c.info)
+
+        t = time.perf_counter()
+        articles = self.store.get_articles(sorted({c.ref.article_id for c in candidates}))
+        timings["fetch_ms"] = _ms(t)
+        kept = []
+        for c in candidates:
+            article = articles.get(c.ref.article_id)
+            if article is not None:
+                c.text = article.text[c.ref.start:c.ref.end]
+                kept.append(c)
+        return Pool(question, vector, meta, kept, articles, timings)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
