@@ -94,7 +94,7 @@ class Assistant:
         best = max(c.features.get("similarity", 0.0) for c in ranked[:5])
         if best < self.policy.min_similarity:
             return "no sentence is close enough to the question"
-        if self.policy.abstain_on_unknown_names:
+        if self.policy.abstain_on_unknown_names and best < self.policy.unknown_names_ceiling:
             missing = unknown_names(standalone, lexical)
             if len(missing) >= self.policy.max_unknown_names:
                 return "the corpus never mentions " + ", ".join(missing[:3])

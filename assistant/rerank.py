@@ -31,13 +31,20 @@ class Reranker(Protocol):
 
 @dataclass(frozen=True)
 class Weights:
-    similarity: float = 1.0
-    parts: float = 1.0
-    bm25: float = 0.3
-    source: float = 0.10
-    date: float = 0.10
-    rrf: float = 5.0
-    same_article: float = 0.0
+    """Chosen by a grid search on the MultiHop-RAG dev queries (recall@10 + MRR@10).
+
+    With these, recall@10 went from 0.880 (sentence similarity + BM25 + RRF, untuned) to
+    0.927 and MRR@10 from 0.872 to 0.945. The fused rank (`rrf`) picks the head of the pool
+    but adds nothing once the sentence features are known, so its final weight is 0.
+    """
+
+    similarity: float = 0.5
+    parts: float = 0.5
+    bm25: float = 0.6
+    source: float = 0.4
+    date: float = 0.3
+    rrf: float = 0.0
+    same_article: float = 0.1
 
 
 _CLAUSE = re.compile(r"[,;:?]|\b(?:and|while|whereas|but|or|as reported by|according to)\b",
