@@ -21,15 +21,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+# Index the bundled sample, answer the reference question, then open the chat on :7860.
 demo: install
 	NEWSDESK_HOME=$(DEMO_HOME) $(BIN)/newsdesk index data/sample
 	NEWSDESK_HOME=$(DEMO_HOME) $(BIN)/newsdesk stats
+	NEWSDESK_HOME=$(DEMO_HOME) $(BIN)/newsdesk ask "Who besieged al-Bab?"
+	NEWSDESK_HOME=$(DEMO_HOME) $(BIN)/newsdesk chat
 
 test: install
 	$(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python bench/bench_index.py
+	$(BIN)/python bench/bench_assistant.py
+	$(BIN)/python bench/bench_chat.py
 
 lint: install
 	$(BIN)/ruff check .

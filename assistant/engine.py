@@ -45,7 +45,7 @@ class Assistant:
         self.store = store or Store(settings)
         self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_batch_size)
         self.lexical = LexicalCache(self.store, settings.home_path / "bm25"
-                                    / _safe(settings.collection))
+                                    / _safe(settings.collection), embed=self.embedder.embed)
         self.retriever = Retriever(self.store, self.embedder, depth=settings.top_k)
         self.reranker = reranker or FeatureReranker(self.embedder)
         base = policy or Policy()

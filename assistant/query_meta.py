@@ -81,3 +81,25 @@ def meta_score(meta: QueryMeta, info: ArticleInfo) -> tuple[float, float]:
     date_hit = 1.0 if day is not None and any(abs((day - d).days) <= 1 for d in meta.dates) \
         else 0.0
     return source_hit, date_hit
+
+
+_CLAUSE = re.compile(r"[,;:?]|\b(?:and|while|whereas|but|or|as reported by|according to)\b",
+                     re.I)
+
+
+def question_parts(question: str, min_words: int = 4) -> list[str]:
+    """The clauses of a many-part question, each one a sub-question worth matching on its own.
+
+    "Did the article from X on A, and the report by Y on B, both ..." asks for two pieces of
+    evidence; the whole question's vector sits between them and matches neither well.
+    """
+    parts: list[str] = []
+    pending = ""
+    for piece in _CLAUSE.split(question):
+        pending = f"{pending} {piece}".strip() if pending else piece.strip()
+        if len(pending.split()) >= min_words:
+            parts.append(pending)
+            pending = ""
+    if pending and parts:
+        parts[-1] = f"{parts[-1]} {pending}"
+    return parts if len(parts) > 1 else []

@@ -12,13 +12,13 @@ Anything with a `rerank(pool) -> None` method that sets `candidate.score` can re
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from assistant.query_meta import question_parts
 from assistant.retrieve import Candidate, Pool
 from index.embed import Embedder
 from index.indexer import embedding_text
@@ -45,28 +45,7 @@ class Weights:
     date: float = 0.3
     rrf: float = 0.0
     same_article: float = 0.1
-
-
-_CLAUSE = re.compile(r"[,;:?]|\b(?:and|while|whereas|but|or|as reported by|according to)\b",
-                     re.I)
-
-
-def question_parts(question: str, min_words: int = 4) -> list[str]:
-    """The clauses of a many-part question, each one a sub-question worth matching on its own.
-
-    "Did the article from X on A, and the report by Y on B, both ..." asks for two pieces of
-    evidence; the whole question's vector sits between them and matches neither well.
-    """
-    parts: list[str] = []
-    pending = ""
-    for piece in _CLAUSE.split(question):
-        pending = f"{pending} {piece}".strip() if pending else piece.strip()
-        if len(pending.split()) >= min_words:
-            parts.append(pending)
-            pending = ""
-    if pending and parts:
-        parts[-1] = f"{parts[-1]} {pending}"
-    return parts if len(parts) > 1 else []
+    bm25_parts: float = 0.0
 
 
 class SentenceVectorCache:
@@ -108,23 +87,36 @@ class FeatureReranker:
         candidates.sort(key=lambda c: c.scores["rrf"] + w.source * c.features["source"]
                         + w.date * c.features["date"], reverse=True)
         head = candidates[:self.pool_size]
-        vectors = self.cache.vectors(head)
+        vectors = self._vectors(head, pool)
         sims = vectors @ np.asarray(pool.query_vector)
         parts = question_parts(pool.question)
         part_sims = (vectors @ self.cache.embedder.embed(parts).T).max(axis=1) if parts else sims
         top_bm25 = max((c.scores.get("bm25", 0.0) for c in candidates), default=0.0) or 1.0
+        part_bm25 = pool.lexical.best_part_scores(parts) if parts else None
         for c, sim, part_sim in zip(head, sims, part_sims, strict=True):
+            row = pool.lexical.position.get(c.key)
+            c.features["bm25_parts"] = (float(part_bm25[row]) if part_bm25 is not None
+                                        and row is not None else 0.0)
             c.features["similarity"] = float(sim)
             c.features["parts"] = float(part_sim)
             c.features["bm25"] = c.scores.get("bm25", 0.0) / top_bm25
             c.score = (w.similarity * float(sim) + w.parts * float(part_sim)
                        + w.bm25 * c.features["bm25"] + w.source * c.features["source"]
-                       + w.date * c.features["date"] + w.rrf * c.scores["rrf"])
+                       + w.date * c.features["date"] + w.rrf * c.scores["rrf"]
+                       + w.bm25_parts * c.features["bm25_parts"])
         for c in candidates[self.pool_size:]:
             c.score = float("-inf")
         candidates.sort(key=lambda c: c.score, reverse=True)
         if w.same_article:
             _diversify(candidates, w.same_article)
+
+    def _vectors(self, head: list[Candidate], pool: Pool) -> np.ndarray:
+        """Sentence vectors from the derived index where it has them, else computed now."""
+        lexical = pool.lexical
+        rows = [lexical.position.get(c.key) for c in head]
+        if lexical.vectors is not None and all(r is not None for r in rows):
+            return lexical.vectors[rows]
+        return self.cache.vectors(head)
 
 
 def _diversify(candidates: list[Candidate], penalty: float) -> None:

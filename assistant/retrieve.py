@@ -92,6 +92,7 @@ class Pool:
     candidates: list[Candidate]
     articles: dict[str, Article]
     timings: dict[str, float]
+    lexical: LexicalIndex
 
 
 class Retriever:
@@ -170,7 +171,7 @@ class Retriever:
             if article is not None:
                 c.text = article.text[c.ref.start:c.ref.end]
                 kept.append(c)
-        return Pool(question, vector, meta, kept, articles, timings)
+        return Pool(question, vector, meta, kept, articles, timings, lexical)
 
 
 def _ms(start: float) -> float:

@@ -1,5 +1,268 @@
-"""`newsdesk eval ...` (placeholder until the eval runner lands: it only lists its commands)."""
+"""`newsdesk eval ...`: run suites, compare runs, import public QA sets.
+
+Thin like the rest of the CLI: results on stdout (one JSON object with --json), progress and
+logs on stderr, a user-fixable problem as one line and a non-zero exit. Everything heavy (the
+model, Chroma, matplotlib) is imported inside the commands, so `newsdesk --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Run, import and compare eval suites.")
+import_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                         pretty_exceptions_enable=False,
+                         help="Turn a public QA dataset into a suite (to stdout, or -o FILE).")
+app.add_typer(import_app, name="import")
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
+MaxRegressionsOpt = Annotated[int | None, typer.Option(
+    "--max-regressions", help="Exit non-zero if more than N cases got worse.", min=0)]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _emit(obj: dict) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _quiet() -> None:
+    from ui.cli import quiet_libraries
+
+    quiet_libraries()
+
+
+def _parse_gates(values: list[str]) -> dict[str, float]:
+    from evals.metrics import RATE_METRICS
+
+    gates = {}
+    for value in values:
+        metric, sep, bar = value.partition("=")
+        metric = metric.strip()
+        if not sep or metric not in RATE_METRICS:
+            _fail(f"--fail-under {value!r}: expected METRIC=VALUE with METRIC one of "
+                  f"{', '.join(RATE_METRICS)}")
+        try:
+            gates[metric] = float(bar)
+        except ValueError:
+            _fail(f"--fail-under {value!r}: {bar!r} is not a number")
+    return gates
+
+
+def _suite_path(given: str) -> Path:
+    """A path, or the name of a shipped suite (`al-bab`)."""
+    path = Path(given)
+    shipped = SUITES_DIR / f"{given}.jsonl"
+    if not path.exists() and path.suffix == "" and shipped.is_file():
+        return shipped
+    return path
+
+
+def _check_regressions(count: int, limit: int | None) -> None:
+    if limit is not None and count > limit:
+        _fail(f"{count} case(s) got worse, more than --max-regressions {limit}")
+
+
+@app.command("run")
+def run_cmd(
+    suite: Annotated[str, typer.Argument(
+        help="Suite file (JSONL), or the name of a shipped suite in evals/suites.")],
+    corpus: Annotated[list[Path] | None, typer.Option(
+        "--corpus", help="Index these paths instead of the suite's corpus (repeatable).")] = None,
+    top_k: Annotated[int | None, typer.Option(
+        "--top-k", help="Retrieval depth (NEWSDESK_TOP_K).", min=1)] = None,
+    home: Annotated[str | None, typer.Option(
+        "--home", help="Data directory (NEWSDESK_HOME); the suite's store goes under "
+                       "HOME/evals/<suite>.")] = None,
+    as_json: JsonOpt = False,
+    fail_under: Annotated[list[str] | None, typer.Option(
+        "--fail-under", help="METRIC=VALUE: exit non-zero if METRIC ends below VALUE, e.g. "
+                             "answer_accuracy=0.9 (repeatable).")] = None,
+    max_regressions: MaxRegressionsOpt = None,
+    runs_dir: Annotated[Path | None, typer.Option(
+        "--runs-dir", help="Where run folders go (default evals/runs).")] = None,
+) -> None:
+    """Index the suite's corpus, ask every case, score, report, and diff against the last run."""
+    from evals.diff import diff_runs, render
+    from evals.report import summary, write_report
+    from evals.runner import run_suite
+    from evals.runs import (
+        StoredRun,
+        default_runs_dir,
+        git_revision,
+        history,
+        new_run_dir,
+        run_record,
+        save_run,
+    )
+    from evals.suite import load_suite
+    from index.errors import NewsdeskError
+    from index.settings import load_settings
+
+    _quiet()
+    gates = _parse_gates(fail_under or [])
+    try:
+        loaded = load_suite(_suite_path(suite))
+        flags = {k: v for k, v in {"top_k": top_k, "home": home}.items() if v is not None}
+        settings = load_settings(flags)
+        paths = [p.resolve() for p in corpus] if corpus else None
+        result = run_suite(loaded, settings, paths, show_progress=True)
+        runs_root = runs_dir or default_runs_dir(settings)
+        earlier = history(runs_root, loaded.name)
+        sha, dirty = git_revision()
+        folder = new_run_dir(runs_root, loaded.name, sha)
+        record = run_record(result, folder, sha, dirty)
+        save_run(folder, record)
+        diff = diff_runs(earlier[-1], StoredRun(folder, record)) if earlier else None
+        write_report(folder, record, diff,
+                     [(r.name, r.aggregate) for r in history(runs_root, loaded.name)])
+    except NewsdeskError as exc:
+        _fail(str(exc))
+    except OSError as exc:  # the runs folder or the report: the scores were computed but lost
+        _fail(f"cannot write the run ({exc}); check --runs-dir")
+    diff_text = render(diff) if diff else "first run of this suite: nothing to compare with"
+    if as_json:
+        typer.echo(diff_text, err=True)
+        _emit({"suite": loaded.name, "run": str(folder), **record["aggregate"],
+               "regressions": len(diff.worse) if diff else 0,
+               "previous_run": diff.before if diff else None, "by_tag": record["by_tag"]})
+    else:
+        typer.echo(summary(record))
+        typer.echo(f"run: {folder}")
+        typer.echo(f"report: {folder / 'report.html'}")
+        typer.echo(diff_text)
+    problems = [f"{m} is {_shown(record['aggregate'].get(m))}, under --fail-under {bar:g}"
+                for m, bar in gates.items()
+                if record["aggregate"].get(m) is None or record["aggregate"][m] < bar]
+    regressions = len(diff.worse) if diff else 0
+    if max_regressions is not None and regressions > max_regressions:
+        problems.append(f"{regressions} case(s) got worse, more than --max-regressions "
+                        f"{max_regressions}")
+    if problems:
+        _fail("; ".join(problems))
+
+
+def _shown(value: float | None) -> str:
+    return "n/a (no case it applies to)" if value is None else f"{value:.4g}"
+
+
+@app.command("diff")
+def diff_cmd(
+    run_a: Annotated[Path, typer.Argument(help="The earlier run folder (or its run.json).")],
+    run_b: Annotated[Path, typer.Argument(help="The later run folder (or its run.json).")],
+    as_json: JsonOpt = False,
+    max_regressions: MaxRegressionsOpt = None,
+) -> None:
+    """Compare two runs: metric deltas and the cases that got worse from RUN_A to RUN_B."""
+    from evals.diff import diff_runs, render
+    from evals.runs import load_run
+    from index.errors import NewsdeskError
+
+    try:
+        diff = diff_runs(load_run(run_a), load_run(run_b))
+    except NewsdeskError as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit(diff.to_json())
+    else:
+        typer.echo(render(diff))
+    _check_regressions(len(diff.worse), max_regressions)
+
+
+OutputOpt = Annotated[Path | None, typer.Option(
+    "-o", "--output", help="Write the suite here instead of to stdout.")]
+NameOpt = Annotated[str | None, typer.Option(
+    "--name", help="Suite name (default: the output file's name).")]
+
+
+def _write(imported, output: Path | None) -> None:
+    from evals.suite import load_suite, write_suite
+
+    if output is None:
+        write_suite(sys.stdout, imported.header, imported.cases)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as out:
+        write_suite(out, imported.header, imported.cases)
+    load_suite(output)  # what we write must read back
+
+
+@import_app.command("multihop-rag")
+def import_multihop_cmd(
+    queries: Annotated[Path, typer.Argument(help="MultiHop-RAG queries (a JSON array).")],
+    output: OutputOpt = None,
+    corpus: Annotated[list[Path] | None, typer.Option(
+        "--corpus", help="Articles to record as the suite's corpus (repeatable); stored "
+                         "relative to the output file.")] = None,
+    name: NameOpt = None,
+) -> None:
+    """Import MultiHop-RAG queries: null queries become unanswerable cases; tag = question type."""
+    from evals.importers import multihop_rag
+    from index.errors import NewsdeskError
+
+    recorded = [_relative(p, output) for p in corpus or []]
+    try:
+        imported = multihop_rag(queries, name or _default_name(output, "multihop-rag"),
+                                recorded)
+        _write(imported, output)
+    except NewsdeskError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {output} ({exc.strerror or exc})")
+    if output is not None:
+        unanswerable = sum(not c.answerable for c in imported.cases)
+        typer.echo(f"wrote {len(imported.cases)} cases ({unanswerable} unanswerable) to {output}")
+
+
+@import_app.command("rgb")
+def import_rgb_cmd(
+    file: Annotated[Path, typer.Argument(help="An RGB JSONL file (e.g. en_fact-dev.jsonl).")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="Suite file to write; its passages go next to it as "
+                               "<name>.passages.jsonl.")],
+    negative_rejection: Annotated[bool, typer.Option(
+        "--negative-rejection", help="Index only the passages without the answer: every case "
+                                     "becomes unanswerable.")] = False,
+    name: NameOpt = None,
+) -> None:
+    """Import RGB: its passages become the suite's corpus (never bundle RGB: CC BY-NC-SA)."""
+    from evals.importers import rgb
+    from index.errors import NewsdeskError
+
+    stem = output.name.removesuffix(".jsonl")
+    corpus_file = output.with_name(f"{stem}.passages.jsonl")
+    try:
+        imported = rgb(file, name or stem, corpus_file.name, negative_rejection)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with corpus_file.open("w", encoding="utf-8") as out:
+            for passage in imported.passages:
+                out.write(json.dumps(passage, ensure_ascii=False) + "\n")
+        _write(imported, output)
+    except NewsdeskError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {output} ({exc.strerror or exc})")
+    typer.echo(f"wrote {len(imported.cases)} cases to {output} and "
+               f"{len(imported.passages)} passages to {corpus_file}")
+
+
+def _default_name(output: Path | None, fallback: str) -> str:
+    return output.name.removesuffix(".jsonl") if output else fallback
+
+
+def _relative(path: Path, output: Path | None) -> str:
+    """Suites name their corpus relative to themselves, so a suite folder can move whole."""
+    if output is None:
+        return str(path)
+    return os.path.relpath(path.resolve(), output.resolve().parent)

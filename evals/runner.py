@@ -1,0 +1,167 @@
+"""Running a suite: index its corpus into a store of its own, ask every case, score it.
+
+Each suite gets its own data directory, keyed by its corpus and by the settings that shape the
+index, so an eval never reads or writes the user's store and a second run re-indexes nothing.
+The ranked sentences behind each answer are taken from the assistant's own call, by wrapping
+its reranker, so retrieval is scored on exactly what the answer was built from, at no extra cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from evals.metrics import CaseScores, aggregate, by_tag, failed_case, score_case
+from evals.suite import Case, Suite
+from index.errors import NewsdeskError
+from index.settings import Settings
+
+RANKED_KEPT = 10  # enough for recall@10 and MRR@10
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    scores: CaseScores
+    answer: dict | None  # Answer.to_json() of the scored (last) turn
+    ranked: list[str] = field(default_factory=list)
+    turn_latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    suite: Suite
+    settings: Settings  # as the assistant ran, i.e. with the suite's data directory as home
+    corpus: list[Path]
+    index: dict
+    cases: list[CaseResult]
+    aggregate: dict[str, float | None]
+    by_tag: dict[str, dict[str, float | None]]
+    started_at: str
+    seconds: float
+    warmup_ms: float
+
+
+class RankRecorder:
+    """Stands in for the assistant's reranker and keeps the order it produced."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.ranked: list[str] = []
+
+    def rerank(self, pool) -> None:
+        self.inner.rerank(pool)
+        self.ranked = [c.text for c in pool.candidates
+                       if c.score != float("-inf")][:RANKED_KEPT]
+
+
+def data_dir(settings: Settings, suite_name: str, corpus: Sequence[Path]) -> Path:
+    """Keyed by the corpus paths and the index-shaping settings: a store embedded with another
+    model or chunk size must not be reused."""
+    key = "\n".join([*sorted(str(p) for p in corpus), settings.embed_model,
+                     str(settings.chunk_tokens)])
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+    return settings.home_path / "evals" / suite_name / digest
+
+
+def prepare_store(settings: Settings, suite_name: str, corpus: Sequence[Path],
+                  show_progress: bool = True) -> tuple[Settings, dict]:
+    """The suite's store, brought in line with its corpus files (a no-op when unchanged)."""
+    from index.indexer import read_inputs
+    from index.store import Store
+    from ui.index_run import run_index
+
+    missing = [str(p) for p in corpus if not p.exists()]
+    if missing:
+        raise NewsdeskError(f"corpus path {missing[0]} does not exist; fix the suite's corpus "
+                            "or pass --corpus")
+    wanted = {a.id for a in read_inputs(corpus)[0]}
+    if not wanted:
+        raise NewsdeskError(f"the corpus ({', '.join(map(str, corpus))}) holds no article "
+                            "that could be indexed")
+    home = data_dir(settings, suite_name, corpus)
+    eval_settings = settings.replace(home=str(home), chroma_url="", chroma_token="")
+    report = run_index(eval_settings, corpus, show_progress=show_progress)
+    for error in report.errors:
+        print(f"warning: {error}", file=sys.stderr)
+    # An article dropped from a corpus file would otherwise stay in the store and be cited.
+    store = Store(eval_settings)
+    stale = sorted(set(store.articles.get(include=[])["ids"]) - wanted)
+    store.delete_articles(stale)
+    out = report.to_json()
+    out["articles_removed"] = len(stale)
+    out["data_dir"] = str(home)
+    return eval_settings, out
+
+
+def run_suite(suite: Suite, settings: Settings, corpus: Sequence[Path] | None = None,
+              show_progress: bool = True) -> RunResult:
+    from tqdm import tqdm
+
+    from assistant.cite import CitationError
+    from assistant.engine import Assistant, Conversation
+
+    # bm25s sets its own logger to DEBUG on import, after the CLI has quietened it.
+    logging.getLogger("bm25s").setLevel(logging.ERROR)
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    began = time.perf_counter()
+    corpus = list(corpus or suite.corpus)
+    if not corpus:
+        raise NewsdeskError(f"{suite.path}: the suite names no corpus; add "
+                            "{\"suite\": NAME, \"corpus\": [PATHS]} as its first line, "
+                            "or pass --corpus")
+    eval_settings, index_report = prepare_store(settings, suite.name, corpus, show_progress)
+    assistant = Assistant(eval_settings)
+    recorder = RankRecorder(assistant.reranker)
+    assistant.reranker = recorder
+
+    # One-time costs (lexical index, spaCy, caches) would otherwise land on the first case.
+    t = time.perf_counter()
+    assistant.ask(suite.cases[0].turns[0])
+    warmup_ms = (time.perf_counter() - t) * 1000
+
+    results = []
+    bar = tqdm(suite.cases, desc=suite.name, unit="case", file=sys.stderr, dynamic_ncols=True,
+               disable=not show_progress, mininterval=0.5)
+    for case in bar:
+        conversation = Conversation()
+        latencies: list[float] = []
+        recorder.ranked = []
+        t = time.perf_counter()
+        try:
+            for turn in case.turns:
+                t = time.perf_counter()
+                answer = assistant.ask(turn, conversation)
+                latencies.append(round((time.perf_counter() - t) * 1000, 1))
+        except NewsdeskError:
+            raise
+        except Exception as exc:  # one broken case must not hide the other cases' scores
+            elapsed = (time.perf_counter() - t) * 1000
+            message = f"{type(exc).__name__}: {exc}"
+            unverified = 1 if isinstance(exc, CitationError) else 0
+            results.append(CaseResult(case, failed_case(case, message, elapsed, unverified),
+                                      None, [], latencies))
+            continue
+        results.append(_scored(case, answer, recorder.ranked, latencies, assistant.store))
+    bar.close()
+    cases = [r.case for r in results]
+    scores = [r.scores for r in results]
+    return RunResult(suite, eval_settings, [Path(p) for p in corpus], index_report, results,
+                     aggregate(cases, scores), by_tag(cases, scores), started_at,
+                     round(time.perf_counter() - began, 1), round(warmup_ms, 1))
+
+
+def _scored(case: Case, answer, ranked: list[str], latencies: list[float], store) -> CaseResult:
+    quotes = answer.citations + answer.closest
+    articles = store.get_articles(sorted({c.article_id for c in quotes}))
+    verbatim = [c.article_id in articles
+                and articles[c.article_id].text[c.start:c.end] == c.text for c in quotes]
+    scores = score_case(case, answer.text, answer.abstained, [c.text for c in answer.citations],
+                        ranked, verbatim, latencies[-1])
+    return CaseResult(case, scores, answer.to_json(), list(ranked), latencies)

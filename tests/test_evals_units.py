@@ -1,0 +1,192 @@
+"""The eval layer's pure parts: suite format, metrics, diffs, reports. No model, no store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import AL_BAB, ROOT, SAMPLE
+
+from evals.diff import diff_runs
+from evals.metrics import (
+    aggregate,
+    contains_answer,
+    retrieval_scores,
+    same_sentence,
+    score_case,
+    token_f1,
+)
+from evals.report import write_report
+from evals.runs import StoredRun
+from evals.suite import Case, SuiteError, load_suite
+
+SUITES = ROOT / "evals" / "suites"
+BESIEGED = ("The town has been besieged since Monday, when government forces advancing from the "
+            "south cut off a road leading into Al-Bab.")
+
+
+def write_lines(path: Path, *objects) -> Path:
+    path.write_text("".join((o if isinstance(o, str) else json.dumps(o)) + "\n"
+                            for o in objects), encoding="utf-8")
+    return path
+
+
+# ---- suite format ------------------------------------------------------------------------
+
+def test_shipped_al_bab_suite_is_the_reference_example():
+    suite = load_suite(SUITES / "al-bab.jsonl")
+    assert suite.name == "al-bab" and suite.corpus == [AL_BAB.resolve()]
+    cases = {c.id: c for c in suite.cases}
+    who = next(c for c in suite.cases if c.turns == ("Who besieged al-Bab?",))
+    assert who.answers == ("government forces",) and who.evidence == (BESIEGED,)
+    assert 1 <= sum(len(c.turns) > 1 for c in suite.cases) <= 2
+    assert sum(not c.answerable for c in suite.cases) == 2
+    text = " ".join(AL_BAB.read_text(encoding="utf-8").split())
+    for case in cases.values():  # gold sentences are verbatim in the corpus
+        assert all(" ".join(e.split()) in text for e in case.evidence)
+
+
+def test_shipped_multihop_suite_matches_the_dev_queries():
+    suite = load_suite(SUITES / "multihop-rag-dev.jsonl")
+    assert suite.name == "multihop-rag-dev" and suite.corpus == [SAMPLE.resolve()]
+    assert len(suite.cases) == 150 and sum(not c.answerable for c in suite.cases) == 20
+    assert all(c.evidence and c.answers for c in suite.cases if c.answerable)
+    assert suite.header["license"] == "ODC-BY 1.0"
+
+
+@pytest.mark.parametrize("lines, message", [
+    (['{"id": 1, "question": "q?"', ], ":1: not valid JSON"),
+    ([{"id": 1, "question": "q?", "answer": ["x"]}], ":1: unknown key(s) ['answer']"),
+    ([{"id": 1, "question": "q?", "turns": ["a", "b"]}], "exactly one of"),
+    ([{"id": 1, "question": "q?"}, {"id": 1, "question": "r?"}], ":2: duplicate case id '1'"),
+    ([{"id": 1, "question": "q?", "answerable": False, "answers": ["x"]}], "unanswerable case"),
+    ([{"id": 1, "question": "q?"}, {"suite": "late"}], ":2: the {\"suite\": ...} header"),
+    ([{"id": 1, "question": "q?", "evidence": "one sentence"}], "\"evidence\" must be a list"),
+    ([{"id": 1, "turns": []}], "\"turns\" must not be empty"),
+    ([{"suite": "bad name/x"}, {"id": 1, "question": "q?"}], "suite name 'bad name/x'"),
+    ([{"suite": "empty"}], "the suite has no cases"),
+])
+def test_suite_errors_are_one_line_and_name_the_line(tmp_path, lines, message):
+    path = write_lines(tmp_path / "s.jsonl", *lines)
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_corpus_from_a_sibling_file_relative_to_the_suite(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = write_lines(tmp_path / "sub" / "mine.jsonl", {"id": "a", "question": "q?"})
+    (tmp_path / "sub" / "mine.corpus.json").write_text('["../news"]', encoding="utf-8")
+    suite = load_suite(path)
+    assert suite.name == "mine" and suite.corpus == [(tmp_path / "news").resolve()]
+    write_lines(path, {"suite": "mine", "corpus": ["x"]}, {"id": "a", "question": "q?"})
+    with pytest.raises(SuiteError, match="both in the header and in mine.corpus.json"):
+        load_suite(path)
+
+
+# ---- metrics -----------------------------------------------------------------------------
+
+def test_answer_matching_is_normalised_and_whole_words():
+    text = f"{BESIEGED} [1]"
+    assert contains_answer(text, ["Government Forces"])
+    assert contains_answer(text, ["the government forces."])
+    assert contains_answer("It is 1.5 km away.", ["1.5 km"])
+    assert not contains_answer("They did not go north.", ["no"])
+    assert not contains_answer(text, ["rebels", ""])
+    assert token_f1("government forces", "the Government forces!") == 1.0
+    assert token_f1("government troops", "government forces") == pytest.approx(0.5)
+    assert token_f1("", "x") == 0.0
+
+
+def test_sentence_matching_tolerates_whitespace_and_split_gold():
+    assert same_sentence("A  sentence\nthat wraps here.", "A sentence that wraps here.")
+    two = "This whole line of argument is called market definition. If the court agrees, it wins."
+    assert same_sentence("This whole line of argument is called market definition.", two)
+    assert not same_sentence("It wins.", two)  # too short to be told from a coincidence
+    assert not same_sentence("Another sentence entirely, quite long.", two)
+
+
+def test_retrieval_recall_and_mrr():
+    gold = ["Gold sentence number one is here.", "Gold sentence number two is here."]
+    ranked = ["noise a", "noise b", gold[1], "noise c", "noise d", gold[0]]
+    scores = retrieval_scores(ranked, gold)
+    assert scores == {"recall_at_4": 0.5, "recall_at_10": 1.0, "mrr_at_10": pytest.approx(1 / 3)}
+    assert retrieval_scores(ranked, [])["recall_at_10"] is None
+
+
+def test_case_scores_and_abstention_aggregate():
+    answerable = Case("a", ("Who besieged al-Bab?",), ("government forces",), (BESIEGED,))
+    unanswerable = Case("u", ("Who won Eurovision?",), answerable=False)
+    right = score_case(answerable, f"{BESIEGED} [1]", False, [BESIEGED, "Other words here, "
+                       "long enough."], [BESIEGED], [True, True], 100)
+    assert right.answer_correct and right.citation_recall == 1.0
+    assert right.citation_precision == 0.5 and right.cited_evidence == [0] and right.mrr_at_10 == 1
+    assert right.answer_hit_at_4 == 1.0
+    abstained = score_case(answerable, "The corpus does not hold an answer", True, [], [],
+                           [], 300)
+    assert abstained.answer_correct is False and abstained.answer_f1 == 0.0
+    assert abstained.citation_precision is None and abstained.citation_recall == 0.0
+    kept_quiet = score_case(unanswerable, "", True, [], [], [True], 200)
+    assert kept_quiet.answer_correct is True and kept_quiet.answer_f1 == 1.0
+    spoke = score_case(unanswerable, "Something [1]", False, ["Something"], [], [False], 400)
+    agg = aggregate([answerable, answerable, unanswerable, unanswerable],
+                    [right, abstained, kept_quiet, spoke])
+    assert agg["answer_accuracy"] == 0.5
+    assert agg["abstention_precision"] == 0.5 and agg["abstention_recall"] == 0.5
+    assert agg["abstention_f1"] == 0.5
+    assert agg["citation_precision"] == 0.5  # the abstention has no citation to judge
+    assert agg["citation_verbatim_rate"] == 0.75
+    assert agg["latency_p50_ms"] == 250.0 and agg["latency_p95_ms"] == pytest.approx(385.0)
+    assert agg["recall_at_4"] == 0.5  # only the two answerable cases count
+    assert agg["answer_hit_at_10"] == 0.5 and agg["abstained"] == 2
+    never = aggregate([unanswerable], [spoke])
+    assert never["abstention_precision"] is None and never["abstention_f1"] == 0.0
+
+
+# ---- diffs and reports -------------------------------------------------------------------
+
+def _record(correct: bool, cited: list[int], abstained: bool, latency: float) -> dict:
+    case = {"id": "a", "question": "Who besieged al-Bab?", "answers": ["government forces"],
+            "evidence": [BESIEGED], "answerable": True, "tags": ["t"],
+            "answer": {"answer": BESIEGED if correct else "nothing"}, "ranked": [],
+            "scores": {"answer_correct": correct, "cited_evidence": cited,
+                       "abstained": abstained, "latency_ms": latency, "recall_at_10": 1.0}}
+    other = {"id": "u", "question": "Who won?", "answers": [], "evidence": [],
+             "answerable": False, "tags": ["t"], "answer": None,
+             "scores": {"answer_correct": True, "abstained": True, "latency_ms": 10.0}}
+    agg = {"cases": 2, "answer_accuracy": 1.0 if correct else 0.5, "latency_p50_ms": latency}
+    return {"suite": "s", "run": "r", "settings": {"top_k": 40}, "corpus": ["c"],
+            "aggregate": agg, "by_tag": {"t": agg}, "cases": [case, other]}
+
+
+def test_diff_names_the_cases_that_got_worse(tmp_path):
+    good = StoredRun(tmp_path / "1", _record(True, [0], False, 100.0))
+    bad_record = _record(False, [], True, 110.0)
+    bad_record["settings"] = {"top_k": 1}
+    bad = StoredRun(tmp_path / "2", bad_record)
+    diff = diff_runs(good, bad)
+    assert [(c.case_id, c.reasons) for c in diff.worse] == [
+        ("a", ("answer lost", "citation lost (1 gold sentence)", "new wrong abstention"))]
+    assert diff.notes == ["settings differ: top_k 40 -> 1"]
+    accuracy = next(d for d in diff.deltas if d.metric == "answer_accuracy")
+    assert accuracy.delta == -0.5 and accuracy.worse
+    latency = next(d for d in diff.deltas if d.metric == "latency_p50_ms")
+    assert not latency.worse  # +10% is noise
+    back = diff_runs(bad, good)
+    assert not back.worse and back.better[0].reasons == (
+        "answer gained", "citation gained (1 gold sentence)", "wrong abstention fixed")
+    assert not diff_runs(good, good).worse
+
+
+def test_report_is_self_contained_and_draws_every_plot(tmp_path):
+    record = _record(True, [0], False, 100.0)
+    record.update(created_at="now", seconds=1.0, git={"sha": "abc"}, suite_file="s.jsonl")
+    written = write_report(tmp_path, record, None, [("r0", record["aggregate"]),
+                                                    ("r1", record["aggregate"])])
+    for path in written:
+        assert path.stat().st_size > 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'src="history.png"' in html and "<script" not in html and "http" not in html
+    assert "first run of this suite" in (tmp_path / "report.md").read_text(encoding="utf-8")
