@@ -36,7 +36,7 @@ MAX_REWRITE_TOKENS = 64
 # "[1]", "[1, 2]", "[1;2]", "[1-3]", "[1 and 2]", "[source 2]": what models write for a citation.
 _MARKER_RE = re.compile(
     r"\[\s*(?:(?:sources?|sentences?|refs?|citations?)\s*)?"
-    r"(?P<body>\d{1,6}(?:\s*(?:,|;|and|&|-|–)\s*\d{1,6})*)\s*\]",
+    r"(?P<body>\d+(?:\s*(?:,|;|and|&|-|–)\s*\d+)*)\s*\]",
     re.IGNORECASE,
 )
 _NUMBER_RE = re.compile(r"\d+")
@@ -94,6 +94,8 @@ class OpenAICompatibleGenerator:
                    settings.llm_timeout)
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        import httpx
+
         openai = self._openai
         deadline = time.monotonic() + self.timeout
         try:
@@ -114,7 +116,8 @@ class OpenAICompatibleGenerator:
                 response.close()
         except GenerationError:
             raise
-        except openai.APITimeoutError:
+        except (openai.APITimeoutError, httpx.TimeoutException):
+            # A read timeout while streaming comes from httpx itself, not wrapped by openai.
             raise GenerationError(self._timed_out()) from None
         except openai.APIConnectionError as exc:
             raise GenerationError(
@@ -153,10 +156,22 @@ def _source_line(c: Citation) -> str:
     return f"[{c.number}] {c.text}" + (f" ({about})" if about else "")
 
 
+# One worked example: small models (SmolLM2-135M here) cite in 6 of 6 tries with it and in
+# 4 of 6 without it.
+_EXAMPLE_USER = (
+    "Numbered sentences:\n[1] The mayor opened the new library on Monday. (City Post, "
+    "2024-03-04)\n[2] The library cost 4 million euros. (City Post, 2024-03-04)\n\n"
+    "Question: Who opened the library, and what did it cost?\nAnswer with citations:")
+_EXAMPLE_ANSWER = "The mayor opened the library on Monday [1]. It cost 4 million euros [2]."
+
+
 def answer_messages(question: str, citations: Sequence[Citation]) -> list[dict[str, str]]:
     sources = "\n".join(_source_line(c) for c in citations)
     user = f"Numbered sentences:\n{sources}\n\nQuestion: {question}\nAnswer with citations:"
-    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": ANSWER_SYSTEM},
+            {"role": "user", "content": _EXAMPLE_USER},
+            {"role": "assistant", "content": _EXAMPLE_ANSWER},
+            {"role": "user", "content": user}]
 
 
 # ---- verification (pure: fixed model outputs in, verified answer out) ---------------------
@@ -207,15 +222,20 @@ def _marker_numbers(body: str) -> list[int]:
     return out
 
 
-def clean_markers(text: str, n: int) -> tuple[str, list[int]]:
-    """`text` with every citation marker reduced to its numbers in 1..n ("[1][2]" style); a
-    marker with none left is removed with the space before it. Returns the removed numbers."""
+def clean_markers(text: str, n: int, keep: Callable[[int], bool] | None = None
+                  ) -> tuple[str, list[int]]:
+    """`text` with every citation marker reduced to its numbers in 1..n ("[1][2]" style), and
+    to those `keep` accepts; a marker with none left is removed with the space before it.
+    Returns the removed numbers."""
     removed: list[int] = []
+
+    def ok(x: int) -> bool:
+        return 1 <= x <= n and (keep is None or keep(x))
 
     def fix(m: re.Match) -> str:
         nums = _marker_numbers(m.group("body"))
-        valid = list(dict.fromkeys(x for x in nums if 1 <= x <= n))
-        removed.extend(x for x in nums if not 1 <= x <= n)
+        valid = list(dict.fromkeys(x for x in nums if ok(x)))
+        removed.extend(x for x in nums if not ok(x))
         return "".join(f"[{x}]" for x in valid) if valid else "\0"
 
     cleaned = _MARKER_RE.sub(fix, text)
@@ -233,11 +253,29 @@ def _has_words(text: str) -> bool:
     return bool(_WORD_RE.search(_MARKER_RE.sub(" ", text)))
 
 
-def verify(raw: str, n: int) -> GeneratedAnswer:
+_SHARED_STOPWORDS = frozenset(
+    "a an the and or but so of to in on at for by with from as into over after before since "
+    "is are was were be been being has have had do does did will would can could may might "
+    "it its this that these those they them their he him his she her we our you your i "
+    "not no yes there here what who whom which when where why how about also then than "
+    "said says say according".split())
+
+
+def _stems(text: str) -> set[str]:
+    """Content words, crudely stemmed (first five letters), hyphenated parts apart: enough
+    to tell "cites a sentence it draws on" from "cites a number at random"."""
+    words = re.findall(r"[^\W_]+", _MARKER_RE.sub(" ", text).lower())
+    return {w[:5] for w in words if w not in _SHARED_STOPWORDS and (len(w) > 2 or w.isdigit())}
+
+
+def verify(raw: str, n: int, sources: dict[int, str] | None = None) -> GeneratedAnswer:
     """Check a model's answer against the n numbered sentences it was given.
 
     Markers that open a sentence ("... al-Bab. [1] The town ...") belong to the sentence
-    before: models put the citation after the full stop as often as before it.
+    before: models put the citation after the full stop as often as before it. With
+    `sources` (number -> sentence text), a citation also has to share a content word with the
+    answer sentence that cites it; a small model's "[3]" after a sentence drawn from [2] is
+    removed, like an unknown number, and the sentence may end up unsupported.
     """
     text, removed = clean_markers(_ANSWER_PREFIX_RE.sub("", raw.strip()), n)
     spans = [(s.start, s.end) for s in split_sentences(text, "answer")]
@@ -263,6 +301,12 @@ def verify(raw: str, n: int) -> GeneratedAnswer:
             out.append(gap + segment)
             continue
         numbers = _numbers_in(segment)
+        if sources is not None and numbers:
+            own = _stems(segment)
+            segment, dropped = clean_markers(
+                segment, n, lambda k, own=own: bool(own & _stems(sources.get(k, ""))))
+            removed.extend(dropped)
+            numbers = _numbers_in(segment)
         sentence = AnswerSentence(segment.strip(), numbers)
         sentences.append(sentence)
         out.append(gap + segment if numbers else f"{gap}{segment.rstrip()} {UNSUPPORTED_MARK}")
@@ -280,13 +324,15 @@ def verify(raw: str, n: int) -> GeneratedAnswer:
 class MarkerFilter:
     """Cleans citation markers in a token stream, so that what the user watches being written
     never shows a number outside 1..n either. Text from a "[" on is held back until its "]"
-    (or until it clearly is no marker)."""
+    (or until it clearly is no marker), and so is the space before it, which goes when the
+    marker goes."""
 
     HOLD = 48
 
     def __init__(self, n: int):
         self.n = n
         self._held = ""
+        self._space = ""
 
     def feed(self, delta: str) -> str:
         out = []
@@ -297,17 +343,21 @@ class MarkerFilter:
                     out.append(self._release())
             elif ch == "[":
                 self._held = ch
+            elif ch in " \t":
+                self._space += ch
             else:
-                out.append(ch)
+                out.append(self._space + ch)
+                self._space = ""
         return "".join(out)
 
     def flush(self) -> str:
-        return self._release()
+        return self._release() + self._space if self._held else self._space
 
     def _release(self) -> str:
         held, self._held = self._held, ""
         cleaned, _ = clean_markers(held, self.n)
-        return cleaned
+        space, self._space = self._space, ""
+        return space + cleaned if cleaned.strip() else cleaned
 
 
 # ---- generating --------------------------------------------------------------------------
@@ -333,7 +383,7 @@ def generate_answer(generator: Generator, question: str, citations: Sequence[Cit
     raw = "".join(parts)
     if not raw.strip():
         raise GenerationError(f"the model ({generator.name}) returned no answer")
-    result = verify(raw, n)
+    result = verify(raw, n, {c.number: c.text for c in citations})
     if not result.usable:
         raise GenerationError(
             f"the model's answer ({generator.name}) cited none of the sources")

@@ -14,6 +14,7 @@ keeps a half-written article and never duplicates one (ids are deterministic).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,24 @@ class ChunkHit:
     end: int
     text: str
     score: float
+
+
+def _guarded(doing: str):
+    """Turn any backend failure of a store method into the one-line `NewsdeskError`."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except NewsdeskError:
+                raise
+            except Exception as exc:
+                raise self._error(doing, exc) from None
+
+        return guarded
+
+    return wrap
 
 
 def _describe(settings: Settings) -> str:
@@ -205,12 +224,14 @@ class Store:
                 yield row
             offset += len(page["ids"])
 
+    @_guarded("read articles")
     def present_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(ids), 500):
             found.update(self.articles.get(ids=ids[start:start + 500], include=[])["ids"])
         return found
 
+    @_guarded("read articles")
     def ids_by_key(self, keys: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for start in range(0, len(keys), 500):
@@ -234,12 +255,21 @@ class Store:
         return out
 
     def iter_articles(self) -> Iterator[Article]:
-        for row in self._all_metadatas(self.articles, include=("metadatas", "documents")):
+        rows = self._all_metadatas(self.articles, include=("metadatas", "documents"))
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise self._error("read articles", exc) from None
             yield _article_from_record(row.pop("id"), row.pop("document"), row)
 
+    @_guarded("read")
     def article_count(self) -> int:
         return self.articles.count()
 
+    @_guarded("read")
     def signature(self) -> str:
         """Changes whenever the set of stored articles changes; derived indexes key on it."""
         digest = hashlib.sha256()
@@ -268,6 +298,7 @@ class Store:
                                  int(meta["char_end"]), text, 1.0 - float(distance)))
         return hits
 
+    @_guarded("search")
     def query_titles(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         count = self.articles.count()
         if count == 0:
@@ -295,6 +326,7 @@ class Store:
             last_published=dated[-1][1] if dated else None,
         )
 
+    @_guarded("read")
     def sources(self) -> list[str]:
         return sorted({r.get("source", "") for r in self._all_metadatas(self.articles)} - {""})
 

@@ -1,0 +1,212 @@
+"""Newsdesk against a real `chroma run` server, through the real CLI.
+
+The server must be a drop-in for the embedded store: the same corpus gives the same stats and
+the same answers, the derived BM25 index is rebuilt from the server's contents into whatever
+NEWSDESK_HOME the process has, and a server that is down or dies mid-run gives one error line
+naming its URL and loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import MULTIHOP_QUERIES, NEWSDESK, ROOT, SAMPLE, run_cli, run_json
+
+from index.settings import Settings
+from index.store import Store
+
+pytest_plugins = ["servers"]
+
+AL_BAB_QUESTION = "Who besieged al-Bab?"
+# One dev query of each MultiHop-RAG type: temporal, null (must abstain), comparison, inference.
+DEV_QUERY_INDEXES = (0, 1, 2, 8)
+
+
+def questions() -> list[str]:
+    dev = json.loads(MULTIHOP_QUERIES.read_text(encoding="utf-8"))
+    return [AL_BAB_QUESTION, *(dev[i]["query"] for i in DEV_QUERY_INDEXES)]
+
+
+def server_env(url: str, **extra: str) -> dict[str, str]:
+    return {"NEWSDESK_CHROMA_URL": url, **extra}
+
+
+def store_snapshot(settings: Settings) -> dict:
+    """What must match between two stores: articles, their sentences, and every chunk."""
+    store = Store(settings)
+    articles = {
+        a.id: (a.key, a.title, a.text, tuple((s.start, s.end) for s in a.sentences))
+        for a in store.iter_articles()
+    }
+    chunks = store.chunks.get(include=["metadatas", "documents"])
+    rows = sorted(
+        (cid, m["article_id"], m["sentence_start"], m["sentence_end"], m["char_start"],
+         m["char_end"], doc)
+        for cid, m, doc in zip(chunks["ids"], chunks["metadatas"], chunks["documents"],
+                               strict=True))
+    return {"articles": articles, "chunks": rows, "chunk_count": store.chunks.count()}
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def comparable(answer: dict) -> dict:
+    def cites(items: list[dict]) -> list[tuple]:
+        return [(c["number"], c["text"], c["article_id"], c["start"], c["end"],
+                 c["answer_span"]) for c in items]
+
+    return {"question": answer["question"], "standalone": answer["standalone_question"],
+            "abstained": answer["abstained"], "answer": answer["answer"],
+            "citations": cites(answer["citations"]), "closest": cites(answer["closest"])}
+
+
+def ask_all(qs: list[str], **kwargs) -> list[dict]:
+    """All questions in one process (one model load), read from stdin."""
+    proc = run_cli("ask", "--json", stdin="\n".join(qs) + "\n", check=True, **kwargs)
+    answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert len(answers) == len(qs), proc.stderr[-2000:]
+    return answers
+
+
+@pytest.fixture(scope="module")
+def server_sample(chroma_server, tmp_path_factory) -> str:
+    """The sample corpus indexed into the server by the real CLI (`--chroma-url`)."""
+    home = tmp_path_factory.mktemp("server-index-home")
+    report = run_json("index", str(SAMPLE), "--chroma-url", chroma_server.url, home=home)
+    assert report["errors"] == [] and report["articles_added"] > 300
+    return chroma_server.url
+
+
+def test_stats_through_the_server_match_the_embedded_store(server_sample, sample_home,
+                                                           tmp_path):
+    served = run_json("stats", home=tmp_path / "fresh", env=server_env(server_sample))
+    embedded = run_json("stats", home=sample_home)
+    assert served == embedded
+    assert served["articles"] == 327 and served["chunks"] > 0
+
+
+def test_answers_through_the_server_equal_the_embedded_store(server_sample, sample_home,
+                                                            tmp_path):
+    qs = questions()
+    fresh_home = tmp_path / "fresh-home"  # no BM25 index yet: it must be built from the server
+    served = ask_all(qs, home=fresh_home, env=server_env(server_sample))
+    embedded = ask_all(qs, home=sample_home)
+    for s, e in zip(served, embedded, strict=True):
+        assert comparable(s) == comparable(e)
+        for cs, ce in zip(s["citations"], e["citations"], strict=True):
+            assert cs["score"] == pytest.approx(ce["score"], abs=1e-4)
+    # The reference question is answered, and the null query abstains, on both.
+    assert served[0]["abstained"] is False
+    assert "government forces" in {c["answer_span"] for c in served[0]["citations"]}
+    assert served[2]["abstained"] is True
+    bm25 = fresh_home / "bm25" / "newsdesk"
+    assert (bm25 / "refs.json").is_file()
+    refs = json.loads((bm25 / "refs.json").read_text(encoding="utf-8"))
+    assert refs["signature"].startswith("327-") and len(refs["catalog"]) == 327
+
+
+@pytest.mark.parametrize("command", ["stats", "ask", "index"])
+def test_a_server_that_is_down_gives_one_error_line_naming_it(command, dead_url, tmp_path):
+    url = dead_url
+    args = {"stats": ["stats"], "ask": ["ask", AL_BAB_QUESTION],
+            "index": ["index", str(SAMPLE / "al-bab-2017.txt")]}[command]
+    proc = run_cli(*args, home=tmp_path / "home", env=server_env(url), timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1 and url in lines[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+def write_articles(path: Path, count: int, seed: int = 7) -> None:
+    """`count` small, distinct news articles: enough batches for a kill to land mid-run."""
+    rng = random.Random(seed)
+    towns = ["Ashford", "Belmont", "Carver", "Dunmore", "Elgin", "Fairview", "Glenrock"]
+    topics = ["a new bridge", "school budgets", "a water plant", "bus routes", "a library",
+              "flood defences", "a solar farm"]
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            town, topic = rng.choice(towns), rng.choice(topics)
+            votes = rng.randint(3, 12)
+            body = (f"The council of {town} voted {votes} to {rng.randint(0, 2)} on {topic} "
+                    f"in meeting number {i}. Mayor {rng.choice(['Ines', 'Tom', 'Ada'])} "
+                    f"{rng.choice(['Vidal', 'Park', 'Okafor'])} said work starts in "
+                    f"{rng.choice(['March', 'June', 'October'])}. Residents raised "
+                    f"{rng.randint(2, 40)} objections during the hearing.")
+            out.write(json.dumps({"title": f"{town} council decides on {topic} ({i})",
+                                  "source": f"{town} Gazette", "published_at":
+                                  f"2024-0{1 + i % 9}-{1 + i % 28:02d}",
+                                  "url": f"https://example.com/{town.lower()}/{i}",
+                                  "body": body}) + "\n")
+
+
+def test_a_server_killed_mid_index_loses_nothing_and_duplicates_nothing(
+        chroma_server_factory, tmp_path):
+    corpus = tmp_path / "council.jsonl"
+    write_articles(corpus, 300)
+    server = chroma_server_factory()
+    env = {**os.environ, "NEWSDESK_HOME": str(tmp_path / "home"),
+           "NEWSDESK_CHROMA_URL": server.url, "NEWSDESK_INDEX_BATCH_CHUNKS": "16"}
+    proc = subprocess.Popen([NEWSDESK, "index", str(corpus)], env=env, cwd=str(ROOT),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while proc.poll() is None and "sent/s" not in seen:  # writing has begun
+        seen += proc.stderr.read(64)
+    time.sleep(random.Random(int(time.time())).uniform(0.0, 1.0))
+    assert proc.poll() is None, "indexing finished before the server could be killed"
+    server.kill()
+    out, rest = proc.communicate(timeout=300)
+    stderr = seen + rest
+    assert proc.returncode == 1, stderr[-2000:]
+    lines = error_lines(stderr)
+    assert len(lines) == 1 and server.url in lines[0], stderr[-2000:]
+    assert "Traceback" not in stderr and out.strip() == ""
+
+    server.start()  # same path, same port
+    partial = store_snapshot(Settings(chroma_url=server.url))
+    assert len(partial["articles"]) < 300
+    report = run_json("index", str(corpus), home=tmp_path / "home",
+                      env=server_env(server.url))
+    assert report["errors"] == []
+    assert report["articles_added"] + report["articles_unchanged"] == 300
+    assert report["articles_unchanged"] == len(partial["articles"])
+    run_cli("index", str(corpus), home=tmp_path / "clean-home", check=True,
+            env=server_env(server.url, NEWSDESK_COLLECTION="clean"))
+    resumed = store_snapshot(Settings(chroma_url=server.url))
+    clean = store_snapshot(Settings(chroma_url=server.url, collection="clean"))
+    assert resumed == clean
+    assert len(resumed["articles"]) == 300
+    assert len({row[0] for row in resumed["chunks"]}) == resumed["chunk_count"]
+
+
+def test_a_server_that_dies_between_questions_gives_one_error_line(chroma_server_factory,
+                                                                  tmp_path):
+    server = chroma_server_factory()
+    env = {**os.environ, "NEWSDESK_HOME": str(tmp_path / "home"),
+           "NEWSDESK_CHROMA_URL": server.url}
+    run_cli("index", str(SAMPLE / "al-bab-2017.txt"), env=env, check=True)
+    proc = subprocess.Popen([NEWSDESK, "ask", "--json"], env=env, cwd=str(ROOT),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write(AL_BAB_QUESTION + "\n")
+        proc.stdin.flush()
+        first = json.loads(proc.stdout.readline())
+        assert first["abstained"] is False
+        server.kill()
+        time.sleep(2.5)  # past the lexical cache's re-check interval: the store is asked again
+        out, err = proc.communicate(AL_BAB_QUESTION + "\n", timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err[-2000:]
+    lines = error_lines(err)
+    assert len(lines) == 1 and server.url in lines[0], err[-2000:]
+    assert "Traceback" not in err and out.strip() == ""
