@@ -92,7 +92,8 @@ class FeatureReranker:
         parts = question_parts(pool.question)
         part_sims = (vectors @ self.cache.embedder.embed(parts).T).max(axis=1) if parts else sims
         top_bm25 = max((c.scores.get("bm25", 0.0) for c in candidates), default=0.0) or 1.0
-        part_bm25 = pool.lexical.best_part_scores(parts) if parts else None
+        # Per-clause BM25 is off (weight 0) until a dev-set run measures it: skip its cost.
+        part_bm25 = pool.lexical.best_part_scores(parts) if parts and w.bm25_parts else None
         for c, sim, part_sim in zip(head, sims, part_sims, strict=True):
             row = pool.lexical.position.get(c.key)
             c.features["bm25_parts"] = (float(part_bm25[row]) if part_bm25 is not None
