@@ -35,6 +35,9 @@ bench: install
 	$(BIN)/python bench/bench_index.py
 	$(BIN)/python bench/bench_assistant.py
 	$(BIN)/python bench/bench_chat.py
+	$(BIN)/python bench/bench_servers.py
+	bash .ci/build-llama-cpp.sh $(BIN)/python
+	$(BIN)/python bench/bench_generative.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """The assistant: a question (and the conversation so far) in, a cited `Answer` out.
 
     rewrite follow-up -> retrieve (dense + BM25 + metadata) -> rerank -> abstain? -> select
-    -> cite (verbatim, verified) -> compose
+    -> cite (verbatim, verified) -> compose [-> generate from the cited sentences, verified]
 
 One `Assistant` is shared by every conversation of a process (the CLI, the web chat, the eval
 runner): the model and the lexical index are loaded once; conversations hold only their turns.
@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.abstain import unknown_names
 from assistant.compose import NO_EVIDENCE, Policy, answer_text, cite_all, select
-from assistant.followup import Turn, rewrite
+from assistant.followup import Turn, is_follow_up, rewrite
+from assistant.generate import (
+    Generator,
+    OpenAICompatibleGenerator,
+    answer_with_model,
+    rewrite_follow_up,
+)
 from assistant.lexical import LexicalCache
 from assistant.rerank import FeatureReranker, Reranker
 from assistant.retrieve import Filters, Pool, Retriever
@@ -40,7 +47,7 @@ class Conversation:
 class Assistant:
     def __init__(self, settings: Settings, store: Store | None = None,
                  embedder: Embedder | None = None, reranker: Reranker | None = None,
-                 policy: Policy | None = None):
+                 policy: Policy | None = None, generator: Generator | None = None):
         self.settings = settings
         self.store = store or Store(settings)
         self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_batch_size)
@@ -52,17 +59,23 @@ class Assistant:
         if settings.abstain_threshold >= 0:
             base = Policy(**{**base.__dict__, "min_similarity": settings.abstain_threshold})
         self.policy = Policy(**{**base.__dict__, "max_citations": settings.max_citations})
+        # A served model only rewords the cited sentences; without one, answers are offline.
+        self.generator = generator or (OpenAICompatibleGenerator.from_settings(settings)
+                                       if settings.llm_url else None)
 
     def refresh(self) -> None:
         """Pick up articles indexed since the last question (e.g. after an upload)."""
         self.lexical.get(force_check=True)
 
     def ask(self, question: str, conversation: Conversation | None = None,
-            filters: Filters | None = None) -> Answer:
+            filters: Filters | None = None,
+            on_delta: Callable[[str], None] | None = None) -> Answer:
+        """`on_delta` receives the model's answer as it is written (only when a model is set
+        and it is asked); the returned answer is the verified one, or the offline one."""
         started = time.perf_counter()
         question = " ".join(question.split())
         history = conversation.turns if conversation else []
-        standalone = rewrite(question, history) if history else question
+        standalone = self._standalone(question, history) if history else question
         lexical = self.lexical.get()
         pool = self.retriever.retrieve(standalone, lexical, filters)
         t = time.perf_counter()
@@ -71,11 +84,24 @@ class Assistant:
         t = time.perf_counter()
         answer = self._compose(question, standalone, pool, lexical)
         pool.timings["compose_ms"] = round((time.perf_counter() - t) * 1000, 1)
-        pool.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         answer.timings = pool.timings
+        if self.generator is not None:
+            answer, generated = answer_with_model(self.generator, answer, on_delta)
+            if generated is not None:
+                answer.model = self.generator.name
+                answer.unsupported = generated.unsupported_sentences
+        answer.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if conversation is not None:
             conversation.remember(answer)
         return answer
+
+    def _standalone(self, question: str, history: list[Turn]) -> str:
+        """The model rewrites follow-ups when there is one; the rules are the fallback."""
+        if self.generator is not None and is_follow_up(question):
+            rewritten = rewrite_follow_up(self.generator, question, history)
+            if rewritten:
+                return rewritten
+        return rewrite(question, history)
 
     def _compose(self, question: str, standalone: str, pool: Pool, lexical) -> Answer:
         ranked = [c for c in pool.candidates if c.score != float("-inf")]

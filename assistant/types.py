@@ -49,6 +49,10 @@ class Answer:
     # When abstaining: the closest sentences, shown as "closest, not an answer".
     closest: list[Citation] = field(default_factory=list)
     notice: str = ""
+    # Set when a served model wrote `text` from the citations (see assistant/generate.py):
+    # which model, and its sentences that cite no source (marked "[unsupported]" in `text`).
+    model: str = ""
+    unsupported: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out = asdict(self)

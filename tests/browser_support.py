@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,8 +59,10 @@ def copy_home(source: Path, target: Path) -> Path:
 class ChatServer:
     """`newsdesk chat` on a free loopback port; stopped by its own pid, never by name."""
 
-    def __init__(self, home: Path, log_path: Path, port: int | None = None):
+    def __init__(self, home: Path, log_path: Path, port: int | None = None,
+                 env: dict[str, str] | None = None):
         self.home = home
+        self.extra_env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = log_path
@@ -70,6 +72,7 @@ class ChatServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
         env.update(NEWSDESK_HOME=str(self.home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                    GRADIO_ANALYTICS_ENABLED="False")
+        env.update(self.extra_env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the fd
             self.proc = subprocess.Popen(
@@ -115,19 +118,24 @@ class Timing:
 
     first_text_ms: float
     complete_ms: float
+    texts: list[str] = field(default_factory=list)  # the answer's successive states
 
 
 # Installed before each question: stamps the Enter key, the first non-empty new bot message,
 # and the moment the `generating` tracker goes away again (answer and sources both shown).
 _WATCH = """
 ([nBefore, questionSel, botSel, generatingSel]) => {
-  const w = window.__ndWatch = {t0: null, first: null, seen: false, done: null};
+  const w = window.__ndWatch = {t0: null, first: null, seen: false, done: null, texts: []};
   document.querySelector(questionSel).addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && w.t0 === null) w.t0 = performance.now();
   }, {capture: true, once: true});
   const check = () => {
     const now = performance.now();
     const bots = document.querySelectorAll(botSel);
+    if (bots.length > nBefore) {  // every distinct state of the answer as it grew
+      const text = bots[bots.length - 1].innerText.trim();
+      if (text && text !== w.texts[w.texts.length - 1]) w.texts.push(text);
+    }
     if (w.first === null && bots.length > nBefore
         && bots[bots.length - 1].innerText.trim()) w.first = now;
     const generating = document.querySelector(generatingSel) !== null;
@@ -151,7 +159,8 @@ def ask(page, question: str, timeout_ms: float = 90_000) -> Timing:
     page.wait_for_function("() => window.__ndWatch.done !== null", timeout=timeout_ms)
     watch = page.evaluate("() => window.__ndWatch")
     first = watch["first"] if watch["first"] is not None else watch["done"]
-    return Timing(round(first - watch["t0"], 1), round(watch["done"] - watch["t0"], 1))
+    return Timing(round(first - watch["t0"], 1), round(watch["done"] - watch["t0"], 1),
+                  watch["texts"])
 
 
 def last_answer(page) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import pytest
 from browser_support import (
@@ -29,6 +30,8 @@ from assistant.retrieve import Filters
 from assistant.types import Answer, Citation
 from index.errors import NewsdeskError
 from index.settings import Settings
+
+pytest_plugins = ["servers"]
 
 AL_BAB_SENTENCE = ("The town has been besieged since Monday, when government forces advancing "
                    "from the south cut off a road leading into Al-Bab.")
@@ -273,3 +276,33 @@ def test_article_markup_is_shown_as_text(chat, tmp_path):
     assert injected == {"scripts": 0, "tags": 0, "xss": 0}
     assert chat.dialogs == []
     screenshot(chat, "chat-markup-as-text")
+
+
+@pytest.fixture(scope="module")
+def model_chat_server(sample_home, llama_server, tmp_path_factory):
+    """The chat with the real llama.cpp server set through the environment, as a user would."""
+    home = copy_home(sample_home, tmp_path_factory.mktemp("model-chat") / "home")
+    env = {"NEWSDESK_LLM_URL": llama_server.url, "NEWSDESK_LLM_MODEL": llama_server.MODEL,
+           "NEWSDESK_LLM_TIMEOUT": "120"}
+    with ChatServer(home, ARTIFACTS / "model-chat-server.log", env=env) as server:
+        yield server
+
+
+@pytest.mark.browser
+def test_model_answer_streams_token_by_token_and_cites_only_stored_sentences(
+        page, model_chat_server):
+    page.goto(model_chat_server.url)
+    page.wait_for_selector(QUESTION)
+    timing = ask(page, "Who besieged al-Bab?", timeout_ms=240_000)
+    final = last_answer(page)
+    screenshot(page, "chat-model-answer")
+    # Whatever the small model wrote, the proof is the stored sentence, highlighted.
+    assert page.locator(f"{SOURCES} #src-1 mark").inner_text() == AL_BAB_SENTENCE
+    if "showing the cited sentences instead" in final:  # the model gave nothing usable
+        assert "government forces" in final
+        return
+    # It grew token by token: many distinct states before the verified text replaced them.
+    assert len(timing.texts) >= 4, timing.texts
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", final)}
+    cards = page.locator(f"{SOURCES} .nd-card").count()
+    assert numbers and numbers <= set(range(1, cards + 1)), (final, cards)

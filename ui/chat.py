@@ -3,7 +3,8 @@
 One `Assistant` per process (the model and the lexical index load once); one `Conversation`
 per browser session, held in `gr.State`, so two tabs never see each other's follow-ups. The
 offline answer arrives complete, so it is streamed in word chunks only to show it appear at
-once; the sources panel is filled with the first chunk.
+once; with a model server set, the model's answer streams token by token as it is written and
+is then replaced by its verified form. The sources panel is filled when the answer is final.
 
 Questions and uploads share one concurrency group: the shared `Assistant` is not thread-safe,
 and an upload refreshes it, so they run one at a time.
@@ -13,13 +14,17 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 
 from assistant.engine import Assistant, Conversation
 from assistant.retrieve import Filters
+from assistant.types import Answer
 from index.errors import NewsdeskError
 from index.fields import date_sort_key
 from index.loaders import SUPPORTED_SUFFIXES
@@ -205,15 +210,34 @@ class ChatHandlers:
         yield "", history, render.SEARCHING, conversation
         try:
             filters = _filters(since, until, sources)
-            with conversation.lock:
-                answer = self.assistant.ask(message, conversation, filters)
+            if self.assistant.generator is None:
+                with conversation.lock:
+                    answer = self.assistant.ask(message, conversation, filters)
+            else:
+                history.append({"role": "assistant", "content": ""})
+                stream = self._ask_streaming(message, conversation, filters)
+                text = ""
+                for item in stream:
+                    if isinstance(item, Answer):
+                        answer = item
+                        break
+                    text += item
+                    history[-1] = {"role": "assistant",
+                                   "content": render.cited_markdown(text, from_model=True)}
+                    yield gr.skip(), history, gr.skip(), gr.skip()
+                history.pop()
         except NewsdeskError as exc:
+            if history[-1]["role"] == "assistant":  # the model's half-written answer
+                history.pop()
             error = f"**error:** {render.md_text(str(exc))}"
             history.append({"role": "assistant", "content": error})
             yield "", history, render.EMPTY_SOURCES, conversation
             return
         history.append({"role": "assistant", "content": ""})
-        chunks = stream_chunks(render.answer_markdown(answer))
+        if answer.model:  # already streamed as the model wrote it: show the verified text
+            chunks = [render.answer_markdown(answer)]
+        else:
+            chunks = stream_chunks(render.answer_markdown(answer))
         for i, text in enumerate(chunks):
             history[-1] = {"role": "assistant", "content": text}
             if i == 0:
@@ -221,6 +245,32 @@ class ChatHandlers:
                 continue
             time.sleep(STREAM_PAUSE)
             yield gr.skip(), history, gr.skip(), gr.skip()  # resend only the growing answer
+
+    def _ask_streaming(self, message: str, conversation: Conversation, filters: Filters
+                       ) -> Iterator[str | Answer]:
+        """The model's text as it is written, then the verified `Answer`.
+
+        `Assistant.ask` calls back with each delta; it runs in a worker thread so that this
+        generator can hand the deltas to Gradio as they come."""
+        deltas: queue.Queue = queue.Queue()
+        outcome: dict = {}
+
+        def work() -> None:
+            try:
+                with conversation.lock:
+                    outcome["answer"] = self.assistant.ask(message, conversation, filters,
+                                                           on_delta=deltas.put)
+            except BaseException as exc:  # re-raised in the Gradio worker below
+                outcome["error"] = exc
+            finally:
+                deltas.put(None)
+
+        threading.Thread(target=work, name="newsdesk-ask", daemon=True).start()
+        while (delta := deltas.get()) is not None:
+            yield delta
+        if "error" in outcome:
+            raise outcome["error"]
+        yield outcome["answer"]
 
     @staticmethod
     def reset():

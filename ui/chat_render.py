@@ -12,6 +12,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from assistant.compose import NO_EVIDENCE
+from assistant.generate import UNSUPPORTED_MARK
 from assistant.types import Answer, Citation
 from index.indexer import IndexReport
 from index.store import StoreStats
@@ -43,6 +44,29 @@ def _escape_block_start(m: re.Match) -> str:
     return f"{m.group(1)}{m.group(3)}\\{m.group(4)}"
 
 
+# How a model's sentence that cites no source is flagged (only in a model's answer: an
+# article sentence that happens to contain the mark is shown as written).
+UNSUPPORTED_MD = "**⚠ \\[unsupported\\]**"
+_UNSUPPORTED_ESCAPED = md_text(UNSUPPORTED_MARK)
+
+
+def cited_markdown(text: str, numbers: set[int] | None = None, from_model: bool = False) -> str:
+    """Answer text escaped, its markers linked to their source cards (all markers when
+    `numbers` is None: a streamed model answer only ever shows cleaned, valid numbers), and a
+    model's sentences that cite nothing visibly flagged."""
+    out = []
+    for i, piece in enumerate(_MARKER.split(text)):
+        if i % 2 == 0:
+            piece = md_text(piece)
+            out.append(piece.replace(_UNSUPPORTED_ESCAPED, UNSUPPORTED_MD) if from_model
+                       else piece)
+        elif numbers is None or int(piece) in numbers:
+            out.append(f"[\\[{piece}\\]](#src-{piece})")
+        else:
+            out.append(md_text(f"[{piece}]"))
+    return "".join(out)
+
+
 def answer_markdown(answer: Answer) -> str:
     """The chat message: article sentences escaped, markers as links to their source cards."""
     lines = []
@@ -55,17 +79,8 @@ def answer_markdown(answer: Answer) -> str:
             lines.append(f"The closest sentences are listed beside the chat, marked "
                          f"*{CLOSEST_LABEL}*.")
     else:
-        numbers = {c.number for c in answer.citations}
-        pieces = _MARKER.split(answer.text)
-        out = []
-        for i, piece in enumerate(pieces):
-            if i % 2 == 0:
-                out.append(md_text(piece))
-            elif int(piece) in numbers:
-                out.append(f"[\\[{piece}\\]](#src-{piece})")
-            else:
-                out.append(md_text(f"[{piece}]"))
-        lines.append("".join(out))
+        lines.append(cited_markdown(answer.text, {c.number for c in answer.citations},
+                                    from_model=bool(answer.model)))
     if answer.notice:
         lines.append(f"*{md_text(answer.notice)}*")
     return "\n\n".join(lines)

@@ -26,6 +26,11 @@ HomeOpt = Annotated[str | None, typer.Option("--home", help="Data directory (NEW
 ChromaOpt = Annotated[str | None, typer.Option(
     "--chroma-url", help="Chroma server URL (NEWSDESK_CHROMA_URL); default: embedded store.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
+LlmUrlOpt = Annotated[str | None, typer.Option(
+    "--llm-url", help="OpenAI-compatible model server (NEWSDESK_LLM_URL), e.g. "
+                      "http://127.0.0.1:8080/v1; default: offline answers.")]
+LlmModelOpt = Annotated[str | None, typer.Option(
+    "--llm-model", help="Model name on that server (NEWSDESK_LLM_MODEL).")]
 
 
 def quiet_libraries() -> None:
@@ -117,9 +122,14 @@ def ask_cmd(
                                                    "date (YYYY-MM-DD).")] = None,
     source: Annotated[list[str] | None, typer.Option(
         help="Only articles from this source (repeatable).")] = None,
+    stream: Annotated[bool, typer.Option(
+        "--stream/--no-stream",
+        help="With a model server: print its answer token by token as it is written.")] = True,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
     chroma_url: ChromaOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
 ) -> None:
     """Answer a question from the corpus, with numbered verbatim citations."""
     from assistant.engine import Assistant, Conversation
@@ -132,18 +142,38 @@ def ask_cmd(
         for value, flag in ((since, "--since"), (until, "--until")):
             if value and date_sort_key(value) is None:
                 fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
-        assistant = Assistant(settings_from(home=home, chroma_url=chroma_url))
+        assistant = Assistant(settings_from(home=home, chroma_url=chroma_url, llm_url=llm_url,
+                                            llm_model=llm_model))
         conversation = Conversation()
         questions = [question] if question else (line.strip() for line in sys.stdin)
+        streamed: list[str] = []
+
+        def show(delta: str) -> None:
+            streamed.append(delta)
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+
         for q in questions:
             if not q:
                 continue
-            answer = assistant.ask(q, conversation, filters)
+            streamed.clear()
+            answer = assistant.ask(q, conversation, filters,
+                                   on_delta=show if stream and not as_json else None)
             if as_json:
                 emit(answer.to_json())
+                continue
+            if streamed:
+                typer.echo("")
+                if answer.model:  # the streamed text stands; add the notice and sources
+                    for sentence in answer.unsupported:
+                        typer.echo(f"unsupported (cites no source): {sentence}")
+                    typer.echo(render_answer(answer, include_text=False))
+                else:  # the model failed mid-answer: what was streamed is withdrawn
+                    typer.echo("(the model's text above is withdrawn)")
+                    typer.echo(render_answer(answer))
             else:
                 typer.echo(render_answer(answer))
-                typer.echo("")
+            typer.echo("")
     except NewsdeskError as exc:
         fail(str(exc))
 
