@@ -324,8 +324,14 @@ def _reason(exc: OSError) -> str:
 
 
 def _error(shown: str, line: int | None, message: str) -> LoadError:
-    """Every LoadError passes here, so its message is guaranteed to be one line."""
-    return LoadError(file=shown, line=line, message=" ".join(message.split()))
+    """Every LoadError passes here, so it is guaranteed to render as one line: a file name
+    may hold a line break too, so its unprintable characters are shown escaped."""
+    return LoadError(file=_printable(shown), line=line, message=" ".join(message.split()))
+
+
+def _printable(name: str) -> str:
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in name)
 
 
 _PARSERS = {

@@ -14,8 +14,11 @@ keeps a half-written article and never duplicates one (ids are deterministic).
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
+import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +29,9 @@ from index.settings import Settings
 from index.types import Article, Chunk, Sentence
 
 PAGE = 2000
+# Below this much free space, a failed write to the embedded store is taken as a full disk:
+# Chroma's core reports ENOSPC only as "Failed to apply logs to the metadata segment".
+LOW_SPACE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -101,10 +107,48 @@ def connect(settings: Settings):
     except NewsdeskError:
         raise
     except Exception as exc:  # chromadb raises many types; the user needs one line
-        raise NewsdeskError(
+        raise (disk_error(settings, exc) or NewsdeskError(
             f"cannot open the Chroma store at {_describe(settings)} ({_one_line(exc)}); "
             "check that it is running and reachable, or unset NEWSDESK_CHROMA_URL"
-        ) from None
+        )) from None
+
+
+def disk_error(settings: Settings, exc: BaseException) -> NewsdeskError | None:
+    """The data directory's own fault (read-only, or out of space) as the one line that says
+    so, or None when the cause lies elsewhere.
+
+    Chroma's embedded store writes even to open for reading, and its messages name neither
+    cause plainly ("attempt to write a readonly database", "Failed to apply logs"), so the
+    directory itself is checked. A Chroma server's disk is the server's business: None."""
+    if settings.chroma_url:
+        return None
+    home = settings.home_path
+    text = str(exc).lower()
+    code = exc.errno if isinstance(exc, OSError) else None
+    where = _existing(home / "chroma")
+    read_only = (code in (errno.EROFS, errno.EACCES, errno.EPERM)
+                 or "readonly database" in text or "read-only file system" in text
+                 or not os.access(where, os.W_OK))
+    if read_only:
+        return NewsdeskError(
+            f"the data directory {home} is read-only ({_one_line(exc)}); make it writable, "
+            "or point NEWSDESK_HOME (--home) at a writable copy of it, then re-run: "
+            "nothing already indexed was lost")
+    free = shutil.disk_usage(where).free
+    if (code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text
+            or "no space left" in text or free < LOW_SPACE):
+        return NewsdeskError(
+            f"no space left on the disk of the data directory {home} ({free // 1024} KiB "
+            f"free; {_one_line(exc)}); free space or move NEWSDESK_HOME (--home) to a bigger "
+            "disk, then re-run: nothing already indexed was lost")
+    return None
+
+
+def _existing(path):
+    """The path, or its nearest existing parent (the data directory may not exist yet)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _one_line(exc: BaseException) -> str:
@@ -142,6 +186,9 @@ class Store:
         self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
 
     def _error(self, doing: str, exc: BaseException) -> NewsdeskError:
+        found = disk_error(self.settings, exc)
+        if found is not None:
+            return found
         return NewsdeskError(
             f"cannot {doing} in the Chroma store at {self.location} ({_one_line(exc)}); "
             "check the server or the disk, then re-run: nothing already indexed was lost"
