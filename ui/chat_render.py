@@ -150,8 +150,12 @@ def stats_line(stats: StoreStats) -> str:
     span = ""
     if stats.first_published and stats.last_published:
         span = f", published {stats.first_published[:10]} to {stats.last_published[:10]}"
-    return (f"{stats.articles} articles from {stats.sources} sources, "
-            f"{stats.sentences} sentences{span}")
+    return (f"{_count(stats.articles, 'article')} from {_count(stats.sources, 'source')}, "
+            f"{_count(stats.sentences, 'sentence')}{span}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def upload_html(report: IndexReport, files: list[str], names: dict[str, str]) -> str:
