@@ -39,6 +39,14 @@ bench: install
 	bash .ci/build-llama-cpp.sh $(BIN)/python
 	$(BIN)/python bench/bench_generative.py
 
+# The long reliability runs (their short versions are part of `make test`); see docs/RELIABILITY.md.
+reliability: install
+	$(BIN)/python bench/rel_fuzz_loaders.py
+	$(BIN)/python bench/rel_kill_index.py --jobs 2
+	$(BIN)/python bench/rel_concurrent_chat.py
+	$(BIN)/pytest -q tests/test_reliability_faults.py tests/test_chat_auth_browser.py \
+		tests/test_store_refresh.py
+
 lint: install
 	$(BIN)/ruff check .
 

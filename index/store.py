@@ -19,8 +19,12 @@ import functools
 import hashlib
 import os
 import shutil
+import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from index.errors import NewsdeskError
@@ -101,9 +105,7 @@ def connect(settings: Settings):
             )
             client.heartbeat()
             return client
-        path = settings.home_path / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return embedded_handle(settings).client
     except NewsdeskError:
         raise
     except Exception as exc:  # chromadb raises many types; the user needs one line
@@ -168,22 +170,138 @@ def decode_sentences(article_id: str, value: str) -> list[Sentence]:
     return out
 
 
+class EmbeddedHandle:
+    """The one embedded Chroma client of a data directory in this process, re-opened when
+    another process has written to it.
+
+    Embedded Chroma keeps each collection's vector index in memory and never re-reads it: a
+    running chat would not find by similarity what `newsdesk index` (another process) added
+    since it started. A new client alone does not help, because chromadb caches its System by
+    path (chroma-core/chroma#3792); that cache entry is dropped first. Whose write it was is
+    told by the write log's last sequence number: after each of our own writes it is
+    recorded, so a higher number on disk means another process wrote.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.generation = 0
+        self.client = self._open()
+        self.seen = self.last_sequence()
+
+    def _open(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(
+            path=str(self.path),
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+
+    def last_sequence(self) -> int:
+        """The highest write sequence number on disk (0 for a new store). Read with sqlite
+        directly: Chroma offers no call for it, and this costs well under a millisecond."""
+        try:
+            with closing(sqlite3.connect(f"file:{self.path / 'chroma.sqlite3'}?mode=ro",
+                                         uri=True, timeout=5)) as db:
+                queued = db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()[0]
+                applied = db.execute("SELECT max(seq_id) FROM max_seq_id").fetchone()[0]
+        except sqlite3.Error:
+            return self.seen if hasattr(self, "seen") else 0
+        return max(int(queued or 0), int(applied or 0))
+
+    def wrote(self) -> None:
+        """Called after each of our own writes: what is on disk now is ours."""
+        self.seen = self.last_sequence()
+
+    def refresh(self) -> None:
+        """Re-open if another process wrote since we last looked."""
+        latest = self.last_sequence()
+        if latest == self.seen:  # (lower: the store was deleted and made anew)
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        identifier = self.client._identifier
+        old_system = SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+        self.client = self._open()
+        if old_system is not None:
+            old_system.stop()
+        self.generation += 1
+        self.seen = latest
+
+
+_EMBEDDED: dict[Path, EmbeddedHandle] = {}
+_EMBEDDED_LOCK = threading.Lock()
+
+
+def embedded_handle(settings: Settings) -> EmbeddedHandle:
+    path = (settings.home_path / "chroma").resolve()
+    with _EMBEDDED_LOCK:
+        if path not in _EMBEDDED:
+            _EMBEDDED[path] = EmbeddedHandle(path)
+        return _EMBEDDED[path]
+
+
 class Store:
     def __init__(self, settings: Settings, client=None):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.location = _describe(settings)
+        self._handle = None
+        if client is None and not settings.chroma_url:
+            try:
+                self._handle = embedded_handle(settings)
+            except Exception as exc:
+                raise (disk_error(settings, exc) or self._error("open", exc)) from None
+            client = self._handle.client
         self.client = client or connect(settings)
+        self._open_collections()
+
+    def _open_collections(self) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
         space = {"hnsw:space": "cosine"}
         try:
-            self.chunks = self.client.get_or_create_collection(
-                f"{settings.collection}-chunks", metadata=space, embedding_function=None)
-            self.articles = self.client.get_or_create_collection(
-                f"{settings.collection}-articles", metadata=space, embedding_function=None)
+            self._chunks = self.client.get_or_create_collection(
+                f"{self.settings.collection}-chunks", metadata=space, embedding_function=None)
+            self._articles = self.client.get_or_create_collection(
+                f"{self.settings.collection}-articles", metadata=space, embedding_function=None)
         except Exception as exc:
             raise self._error("open the collections", exc) from None
-        self.vector_store = ChromaVectorStore(chroma_collection=self.chunks)
+        self._vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+        self._generation = self._handle.generation if self._handle else 0
+
+    def refresh(self) -> None:
+        """See what other processes wrote to an embedded store (a server is always current)."""
+        if self._handle is not None:
+            try:
+                self._handle.refresh()
+            except Exception as exc:
+                raise self._error("re-open", exc) from None
+        self._current()
+
+    def _current(self) -> None:
+        if self._handle is not None and self._generation != self._handle.generation:
+            self.client = self._handle.client
+            self._open_collections()
+
+    def _wrote(self) -> None:
+        if self._handle is not None:
+            self._handle.wrote()
+
+    @property
+    def chunks(self):
+        self._current()
+        return self._chunks
+
+    @property
+    def articles(self):
+        self._current()
+        return self._articles
+
+    @property
+    def vector_store(self):
+        self._current()
+        return self._vector_store
 
     def _error(self, doing: str, exc: BaseException) -> NewsdeskError:
         found = disk_error(self.settings, exc)
@@ -202,6 +320,7 @@ class Store:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
         by_id = {a.id: a for a in articles}
+        self.refresh()  # never write over another process's newer index
         try:
             self._delete_chunks_of([a.id for a in articles])
             nodes = []
@@ -226,10 +345,13 @@ class Store:
             raise
         except Exception as exc:
             raise self._error("write", exc) from None
+        finally:
+            self._wrote()
 
     def delete_articles(self, ids: list[str]) -> None:
         if not ids:
             return
+        self.refresh()
         try:
             # Article records first: a crash after this leaves orphan chunks, which recover()
             # removes; the reverse order could leave an article that cites missing chunks.
@@ -237,6 +359,8 @@ class Store:
             self._delete_chunks_of(ids)
         except Exception as exc:
             raise self._error("delete", exc) from None
+        finally:
+            self._wrote()
 
     def _delete_chunks_of(self, article_ids: list[str]) -> None:
         for start in range(0, len(article_ids), 500):
@@ -250,6 +374,8 @@ class Store:
             present = self.present_ids(sorted(chunk_articles))
             orphans = sorted(chunk_articles - present)
             self._delete_chunks_of(orphans)
+            if orphans:
+                self._wrote()
             return len(orphans)
         except Exception as exc:
             raise self._error("check for an interrupted run", exc) from None
@@ -318,7 +444,9 @@ class Store:
 
     @_guarded("read")
     def signature(self) -> str:
-        """Changes whenever the set of stored articles changes; derived indexes key on it."""
+        """Changes whenever the set of stored articles changes; derived indexes key on it.
+        Also the moment to pick up another process's writes (see `EmbeddedHandle`)."""
+        self.refresh()
         digest = hashlib.sha256()
         ids = sorted(row["id"] for row in self._all_metadatas(self.articles, include=()))
         for record_id in ids:

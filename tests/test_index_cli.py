@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from conftest import MULTIHOP_ARTICLES, NEWSDESK, ROOT, run_cli, run_json
+from conftest import run_cli, run_json
 from store_snapshot import snapshot
 
 from index.settings import Settings
@@ -166,31 +161,3 @@ def sample_like():
         return home
 
     return make
-
-
-def test_kill_9_mid_index_then_rerun_equals_a_clean_run(tmp_path):
-    """SIGKILL at a random moment during writing; the re-run must give the clean store."""
-    corpus = MULTIHOP_ARTICLES
-    clean_home = tmp_path / "clean"
-    run_cli("index", str(corpus), home=clean_home, check=True)
-    expected = snapshot(clean_home)
-    env = {**os.environ, "NEWSDESK_HOME": str(tmp_path / "killed"),
-           "NEWSDESK_INDEX_BATCH_CHUNKS": "16"}
-    rng = random.Random(int(time.time()))
-    proc = subprocess.Popen([NEWSDESK, "index", str(corpus)], env=env, cwd=str(ROOT),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    # Wait until writing has begun (the bar shows articles done), then kill at a random moment.
-    seen = ""
-    while proc.poll() is None:
-        seen += proc.stderr.read(64)
-        if "sent/s" in seen:
-            break
-    time.sleep(rng.uniform(0.0, 2.0))
-    assert proc.poll() is None, "indexing finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    interrupted = snapshot(tmp_path / "killed")
-    assert 0 < interrupted["chunk_count"] or interrupted["articles"] == {}
-    assert len(interrupted["articles"]) < len(expected["articles"])
-    run_cli("index", str(corpus), home=tmp_path / "killed", check=True)
-    assert snapshot(tmp_path / "killed") == expected
