@@ -23,14 +23,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from offline_env import ROOT  # first: offline env, project and tests on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the servers the tests start, started the same way
 SUITE = ROOT / "evals" / "suites" / "multihop-rag-dev.jsonl"
 SHOWN = ("recall_at_10", "mrr_at_10", "citation_precision", "citation_recall",
          "citation_verbatim_rate", "answer_accuracy", "answer_f1", "abstention_f1",

@@ -20,14 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from offline_env import ROOT  # first: offline env, project and tests on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the servers the tests start, started the same way
 QUERIES = ROOT.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
 SAMPLE = ROOT / "data" / "sample"
 GOAL = 1.5

@@ -65,3 +65,22 @@ def sample_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("sample-home")
     run_cli("index", str(SAMPLE), home=home, check=True)
     return home
+
+
+# ---- the browser tests: Debian's Chromium, launched by path (see ../shared/TESTING.md) ------
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    from browser_support import chromium_path, launch_args
+
+    if chromium_path() is None:
+        pytest.fail("no Chromium at /usr/bin/chromium: run `apt-get install -y chromium "
+                    "fonts-liberation` (.ci/run does); the browser tests never skip")
+    return {**browser_type_launch_args, **launch_args()}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    from browser_support import VIEWPORT
+
+    return {**browser_context_args, "viewport": VIEWPORT}

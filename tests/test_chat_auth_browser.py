@@ -17,12 +17,9 @@ from browser_support import (
     ARTIFACTS,
     BOT,
     QUESTION,
-    VIEWPORT,
     ChatServer,
     ask,
-    chromium_path,
     last_answer,
-    launch_args,
     screenshot,
 )
 from conftest import AL_BAB, run_cli
@@ -67,19 +64,6 @@ def test_the_default_bind_is_loopback(monkeypatch):
 
 
 # ---- in a real browser -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if chromium_path() is None:
-        pytest.fail("no Chromium at /usr/bin/chromium: run `apt-get install -y chromium "
-                    "fonts-liberation` (.ci/run does); the browser tests never skip")
-    return {**browser_type_launch_args, **launch_args()}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": VIEWPORT}
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,8 @@ from browser_support import (
     VIEWPORT,
     ChatServer,
     ask,
-    chromium_path,
     copy_home,
     last_answer,
-    launch_args,
     screenshot,
 )
 
@@ -143,19 +141,6 @@ def test_public_host_needs_a_password():
 
 
 # ---- in a real browser -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if chromium_path() is None:
-        pytest.fail("no Chromium at /usr/bin/chromium: run `apt-get install -y chromium "
-                    "fonts-liberation` (.ci/run does); the browser tests never skip")
-    return {**browser_type_launch_args, **launch_args()}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": VIEWPORT}
 
 
 @pytest.fixture(scope="module")
