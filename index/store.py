@@ -257,8 +257,6 @@ class Store:
         self._open_collections()
 
     def _open_collections(self) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         space = {"hnsw:space": "cosine"}
         try:
             self._chunks = self.client.get_or_create_collection(
@@ -267,7 +265,7 @@ class Store:
                 f"{self.settings.collection}-articles", metadata=space, embedding_function=None)
         except Exception as exc:
             raise self._error("open the collections", exc) from None
-        self._vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+        self._vector_store = None  # made on the first write: importing it costs ~2 s
         self._generation = self._handle.generation if self._handle else 0
 
     def refresh(self) -> None:
@@ -300,7 +298,13 @@ class Store:
 
     @property
     def vector_store(self):
+        """llama-index's Chroma store, through which chunks are written. Only writers need
+        it, so `newsdesk ask` does not pay for its import."""
         self._current()
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         return self._vector_store
 
     def _error(self, doing: str, exc: BaseException) -> NewsdeskError:
