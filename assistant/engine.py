@@ -50,7 +50,8 @@ class Assistant:
                  policy: Policy | None = None, generator: Generator | None = None):
         self.settings = settings
         self.store = store or Store(settings)
-        self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_batch_size)
+        self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_batch_size,
+                             settings.model_cache)
         self.lexical = LexicalCache(self.store, settings.home_path / "bm25"
                                     / _safe(settings.collection), embed=self.embedder.embed)
         self.retriever = Retriever(self.store, self.embedder, depth=settings.top_k)

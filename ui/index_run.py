@@ -18,7 +18,8 @@ def run_index(settings: Settings, paths: Sequence[str | Path], strict: bool = Fa
               show_progress: bool = True) -> IndexReport:
     articles, errors = read_inputs(paths, strict=strict)
     store = Store(settings)
-    indexer = Indexer(store, lambda: get_embedder(settings.embed_model, settings.embed_batch_size),
+    indexer = Indexer(store, lambda: get_embedder(settings.embed_model,
+                                                  settings.embed_batch_size, settings.model_cache),
                       settings.chunk_tokens, settings.index_batch_chunks)
     bar = tqdm(total=len(articles), unit="article", file=sys.stderr, dynamic_ncols=True,
                disable=not show_progress or not articles, mininterval=0.5)
