@@ -185,6 +185,7 @@ class EmbeddedHandle:
     def __init__(self, path: Path):
         self.path = path
         self.generation = 0
+        self.seen = 0  # what last_sequence() falls back to while the file cannot be read
         self.client = self._open()
         self.seen = self.last_sequence()
 
@@ -206,7 +207,7 @@ class EmbeddedHandle:
                 queued = db.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()[0]
                 applied = db.execute("SELECT max(seq_id) FROM max_seq_id").fetchone()[0]
         except sqlite3.Error:
-            return self.seen if hasattr(self, "seen") else 0
+            return self.seen
         return max(int(queued or 0), int(applied or 0))
 
     def wrote(self) -> None:

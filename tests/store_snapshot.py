@@ -8,8 +8,10 @@ from index.settings import Settings
 from index.store import Store
 
 
-def snapshot(home: Path) -> dict:
-    store = Store(Settings(home=str(home)))
+def snapshot(where: Path | Settings) -> dict:
+    """Articles, their sentences and every chunk of the store at a data directory (embedded)
+    or described by `Settings` (e.g. a Chroma server)."""
+    store = Store(where if isinstance(where, Settings) else Settings(home=str(where)))
     articles = {
         a.id: (a.key, a.title, a.text, tuple((s.start, s.end) for s in a.sentences))
         for a in store.iter_articles()

@@ -13,13 +13,13 @@ import os
 import random
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from conftest import MULTIHOP_QUERIES, NEWSDESK, ROOT, SAMPLE, run_cli, run_json
+from council_corpus import write_council
+from store_snapshot import snapshot
 
 from index.settings import Settings
-from index.store import Store
 
 pytest_plugins = ["servers"]
 
@@ -35,22 +35,6 @@ def questions() -> list[str]:
 
 def server_env(url: str, **extra: str) -> dict[str, str]:
     return {"NEWSDESK_CHROMA_URL": url, **extra}
-
-
-def store_snapshot(settings: Settings) -> dict:
-    """What must match between two stores: articles, their sentences, and every chunk."""
-    store = Store(settings)
-    articles = {
-        a.id: (a.key, a.title, a.text, tuple((s.start, s.end) for s in a.sentences))
-        for a in store.iter_articles()
-    }
-    chunks = store.chunks.get(include=["metadatas", "documents"])
-    rows = sorted(
-        (cid, m["article_id"], m["sentence_start"], m["sentence_end"], m["char_start"],
-         m["char_end"], doc)
-        for cid, m, doc in zip(chunks["ids"], chunks["metadatas"], chunks["documents"],
-                               strict=True))
-    return {"articles": articles, "chunks": rows, "chunk_count": store.chunks.count()}
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -125,32 +109,10 @@ def test_a_server_that_is_down_gives_one_error_line_naming_it(command, dead_url,
     assert proc.stdout.strip() == ""
 
 
-def write_articles(path: Path, count: int, seed: int = 7) -> None:
-    """`count` small, distinct news articles: enough batches for a kill to land mid-run."""
-    rng = random.Random(seed)
-    towns = ["Ashford", "Belmont", "Carver", "Dunmore", "Elgin", "Fairview", "Glenrock"]
-    topics = ["a new bridge", "school budgets", "a water plant", "bus routes", "a library",
-              "flood defences", "a solar farm"]
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(count):
-            town, topic = rng.choice(towns), rng.choice(topics)
-            votes = rng.randint(3, 12)
-            body = (f"The council of {town} voted {votes} to {rng.randint(0, 2)} on {topic} "
-                    f"in meeting number {i}. Mayor {rng.choice(['Ines', 'Tom', 'Ada'])} "
-                    f"{rng.choice(['Vidal', 'Park', 'Okafor'])} said work starts in "
-                    f"{rng.choice(['March', 'June', 'October'])}. Residents raised "
-                    f"{rng.randint(2, 40)} objections during the hearing.")
-            out.write(json.dumps({"title": f"{town} council decides on {topic} ({i})",
-                                  "source": f"{town} Gazette", "published_at":
-                                  f"2024-0{1 + i % 9}-{1 + i % 28:02d}",
-                                  "url": f"https://example.com/{town.lower()}/{i}",
-                                  "body": body}) + "\n")
-
-
 def test_a_server_killed_mid_index_loses_nothing_and_duplicates_nothing(
         chroma_server_factory, tmp_path):
     corpus = tmp_path / "council.jsonl"
-    write_articles(corpus, 300)
+    write_council(corpus, 300)
     server = chroma_server_factory()
     env = {**os.environ, "NEWSDESK_HOME": str(tmp_path / "home"),
            "NEWSDESK_CHROMA_URL": server.url, "NEWSDESK_INDEX_BATCH_CHUNKS": "16"}
@@ -170,7 +132,7 @@ def test_a_server_killed_mid_index_loses_nothing_and_duplicates_nothing(
     assert "Traceback" not in stderr and out.strip() == ""
 
     server.start()  # same path, same port
-    partial = store_snapshot(Settings(chroma_url=server.url))
+    partial = snapshot(Settings(chroma_url=server.url))
     assert len(partial["articles"]) < 300
     report = run_json("index", str(corpus), home=tmp_path / "home",
                       env=server_env(server.url))
@@ -179,8 +141,8 @@ def test_a_server_killed_mid_index_loses_nothing_and_duplicates_nothing(
     assert report["articles_unchanged"] == len(partial["articles"])
     run_cli("index", str(corpus), home=tmp_path / "clean-home", check=True,
             env=server_env(server.url, NEWSDESK_COLLECTION="clean"))
-    resumed = store_snapshot(Settings(chroma_url=server.url))
-    clean = store_snapshot(Settings(chroma_url=server.url, collection="clean"))
+    resumed = snapshot(Settings(chroma_url=server.url))
+    clean = snapshot(Settings(chroma_url=server.url, collection="clean"))
     assert resumed == clean
     assert len(resumed["articles"]) == 300
     assert len({row[0] for row in resumed["chunks"]}) == resumed["chunk_count"]

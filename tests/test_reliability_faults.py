@@ -10,9 +10,7 @@ read-only bind mount, a small tmpfs): root ignores file modes, and CI runs as ro
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import random
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from pathlib import Path
 import pytest
 from browser_support import ARTIFACTS, ChatServer
 from conftest import AL_BAB, run_cli, run_json
+from council_corpus import write_council
 from store_snapshot import snapshot
 
 pytest_plugins = ["servers"]
@@ -143,27 +142,6 @@ def mounted(target: Path, *commands: list[str]) -> Iterator[Path]:
         if is_mounted and subprocess.run(["umount", str(target)],
                                          capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(target)], capture_output=True)
-
-
-def write_council(path: Path, count: int, seed: int, tag: str) -> Path:
-    """`count` small distinct articles; `tag` keeps two files' articles apart."""
-    rng = random.Random(seed)
-    towns = ["Ashford", "Belmont", "Carver", "Dunmore", "Elgin", "Fairview", "Glenrock"]
-    topics = ["a new bridge", "school budgets", "a water plant", "bus routes", "a library"]
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(count):
-            town, topic = rng.choice(towns), rng.choice(topics)
-            body = (f"The council of {town} voted {rng.randint(3, 12)} to {rng.randint(0, 2)} "
-                    f"on {topic} in {tag} meeting {i}. Mayor {rng.choice(['Ines', 'Ada'])} "
-                    f"{rng.choice(['Vidal', 'Okafor'])} said work starts in "
-                    f"{rng.choice(['March', 'June'])}. Residents raised "
-                    f"{rng.randint(2, 40)} objections during the hearing.")
-            out.write(json.dumps({"title": f"{town} {tag} council on {topic} ({i})",
-                                  "source": f"{town} Gazette",
-                                  "published_at": f"2024-0{1 + i % 9}-{1 + i % 28:02d}",
-                                  "url": f"https://example.com/{tag}/{town.lower()}/{i}",
-                                  "body": body}) + "\n")
-    return path
 
 
 @dataclass(frozen=True)
