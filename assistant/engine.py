@@ -27,7 +27,7 @@ from assistant.lexical import LexicalCache
 from assistant.rerank import FeatureReranker, Reranker
 from assistant.retrieve import Filters, Pool, Retriever
 from assistant.types import Answer
-from index.embed import Embedder, get_embedder
+from index.embed import Embedder, embedder_for
 from index.settings import Settings
 from index.store import Store
 
@@ -50,8 +50,7 @@ class Assistant:
                  policy: Policy | None = None, generator: Generator | None = None):
         self.settings = settings
         self.store = store or Store(settings)
-        self.embedder = embedder or get_embedder(settings.embed_model, settings.embed_batch_size,
-                             settings.model_cache)
+        self.embedder = embedder or embedder_for(settings)
         self.lexical = LexicalCache(self.store, settings.home_path / "bm25"
                                     / _safe(settings.collection), embed=self.embedder.embed)
         self.retriever = Retriever(self.store, self.embedder, depth=settings.top_k)

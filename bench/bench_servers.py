@@ -56,7 +56,7 @@ def main() -> None:
     from servers import ChromaServer
 
     from assistant.engine import Assistant
-    from index.embed import get_embedder
+    from index.embed import embedder_for
     from index.settings import Settings
     from ui.index_run import run_index
 
@@ -66,7 +66,7 @@ def main() -> None:
     try:
         embedded = Settings(home=str(work / "embedded"))
         served = Settings(home=str(work / "served"), chroma_url=url)
-        embedder = get_embedder(embedded.embed_model, embedded.embed_batch_size)
+        embedder = embedder_for(embedded)  # the instance run_index loads, not a second one
         for name, settings in (("embedded", embedded), ("server", served)):
             t = time.perf_counter()
             report = run_index(settings, [SAMPLE], show_progress=False)

@@ -97,8 +97,10 @@ class Embedder:
             try:
                 self._onnx = onnx_encoder.OnnxEncoder(self._graph, self.path, self.max_tokens)
             except Exception as exc:  # noqa: BLE001 - a bad cached graph falls back to torch
-                log.warning("cannot load %s (%s); using torch", self._graph, exc)
-                self._graph = None
+                # Removed, so that loading the torch model below exports a good one again.
+                log.warning("cannot load %s (%s); using torch and exporting it again",
+                            self._graph, exc)
+                self._graph.unlink(missing_ok=True)
         return self._onnx
 
     def embed(self, texts: list[str]):
@@ -138,3 +140,9 @@ def _model_shape(path: str) -> tuple[int, int]:
 def get_embedder(model_name: str, batch_size: int = 64,
                  cache_dir: str | None = None) -> Embedder:
     return Embedder(model_name, batch_size, cache_dir)
+
+
+def embedder_for(settings) -> Embedder:
+    """The process's shared embedder for these settings: every caller that goes through here
+    gets the same instance, so the model is loaded once."""
+    return get_embedder(settings.embed_model, settings.embed_batch_size, settings.model_cache)

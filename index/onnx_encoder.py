@@ -53,8 +53,8 @@ def graph_path(cache_dir: Path, model_name: str, model_path: str) -> Path:
     """One file per model version: the key changes whenever the weights file does."""
     weights = Path(model_path) / "model.safetensors"
     stat = weights.stat() if weights.exists() else None
-    identity = f"{Path(model_path).resolve()}|{stat.st_size if stat else 0}|" \
-               f"{stat.st_mtime_ns if stat else 0}"
+    size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (0, 0)
+    identity = f"{Path(model_path).resolve()}|{size}|{mtime}"
     key = hashlib.sha1(identity.encode()).hexdigest()[:12]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_name)
     return cache_dir / f"{safe}-{key}.onnx"

@@ -84,35 +84,32 @@ def _describe(settings: Settings) -> str:
     return settings.chroma_url or str(settings.home_path / "chroma")
 
 
-def connect(settings: Settings):
-    """A chromadb client for the settings: a server if a URL is set, else embedded on disk."""
+def connect_server(settings: Settings):
+    """A chromadb client for the Chroma server at `settings.chroma_url` (the embedded store
+    goes through `embedded_handle`)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
-        if settings.chroma_url:
-            from urllib.parse import urlparse
+        from urllib.parse import urlparse
 
-            url = urlparse(settings.chroma_url)
-            headers = {}
-            if settings.chroma_token:
-                headers["Authorization"] = f"Bearer {settings.chroma_token}"
-            client = chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https", headers=headers, settings=chroma_settings,
-            )
-            client.heartbeat()
-            return client
-        return embedded_handle(settings).client
-    except NewsdeskError:
-        raise
+        url = urlparse(settings.chroma_url)
+        headers = {}
+        if settings.chroma_token:
+            headers["Authorization"] = f"Bearer {settings.chroma_token}"
+        client = chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https", headers=headers,
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        )
+        client.heartbeat()
+        return client
     except Exception as exc:  # chromadb raises many types; the user needs one line
-        raise (disk_error(settings, exc) or NewsdeskError(
+        raise NewsdeskError(
             f"cannot open the Chroma store at {_describe(settings)} ({_one_line(exc)}); "
             "check that it is running and reachable, or unset NEWSDESK_CHROMA_URL"
-        )) from None
+        ) from None
 
 
 def disk_error(settings: Settings, exc: BaseException) -> NewsdeskError | None:
@@ -252,9 +249,9 @@ class Store:
             try:
                 self._handle = embedded_handle(settings)
             except Exception as exc:
-                raise (disk_error(settings, exc) or self._error("open", exc)) from None
+                raise self._error("open", exc) from None  # (names a read-only or full disk)
             client = self._handle.client
-        self.client = client or connect(settings)
+        self.client = client or connect_server(settings)
         self._open_collections()
 
     def _open_collections(self) -> None:

@@ -591,7 +591,7 @@ def check_store(home: Path, expected_articles: int,
     once and covering its article's sentences, and the new articles found by dense search."""
     from store_snapshot import snapshot
 
-    from index.embed import get_embedder
+    from index.embed import embedder_for
     from index.settings import Settings
     from index.store import Store
 
@@ -621,7 +621,7 @@ def check_store(home: Path, expected_articles: int,
         problems.append(f"chunks of {len(by_article)} articles that are not stored")
     settings = Settings(home=str(home))
     store = Store(settings)
-    embedder = get_embedder(settings.embed_model, settings.embed_batch_size)
+    embedder = embedder_for(settings)
     titles = {a[1]: article_id for article_id, a in snap["articles"].items()}
     for article in new_articles:
         hits = store.query_chunks(embedder.embed([article.body])[0], 1)

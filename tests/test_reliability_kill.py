@@ -20,8 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from conftest import MULTIHOP_ARTICLES
 from kill_runs import Kill, clean_index, compare, fresh_snapshot, run_kills, write_subset
 
-ARTICLES = 16
-BATCH_CHUNKS = 2  # about eight write batches: many commit marks to be killed between
+# Once the model is loaded, these short articles are written at ~45 per second in batches of
+# two chunks, and the progress bar the kill aims by is redrawn every 0.5 s: 64 articles leave
+# the mid-write kill (at most 8 articles + 0.5 s of bar lag + 0.2 s) well inside the writing.
+ARTICLES = 64
+BATCH_CHUNKS = 2  # about 35 write batches: many commit marks to be killed between
 
 
 def test_three_kills_then_rerun_equals_a_clean_run(tmp_path):
@@ -29,7 +32,7 @@ def test_three_kills_then_rerun_equals_a_clean_run(tmp_path):
     seed = int(time.time())
     rng = random.Random(seed)
     kills = [Kill("start", rng.uniform(0.0, 2.0)),  # imports alone take longer: no write yet
-             Kill("write", rng.uniform(0.0, 0.3), after=rng.randint(1, ARTICLES // 4)),
+             Kill("write", rng.uniform(0.0, 0.2), after=rng.randint(1, ARTICLES // 8)),
              Kill("start", rng.uniform(0.0, 4.0))]
     with ThreadPoolExecutor(max_workers=1) as pool:
         clean = pool.submit(clean_index, corpus, tmp_path / "clean", BATCH_CHUNKS)

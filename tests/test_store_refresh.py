@@ -10,7 +10,7 @@ import json
 
 from conftest import run_cli
 
-from index.embed import get_embedder
+from index.embed import embedder_for
 from index.settings import Settings
 from index.store import Store
 
@@ -31,7 +31,7 @@ def test_a_running_store_finds_by_similarity_what_another_process_indexed(tmp_pa
     run_cli("index", str(first), home=home, check=True)
     settings = Settings(home=str(home))
     store = Store(settings)  # this process's view, opened before the next write
-    embedder = get_embedder(settings.embed_model)
+    embedder = embedder_for(settings)
     vector = embedder.embed_query("What colour was the Quillmoor lighthouse painted?")
     before = store.query_chunks(vector, 5)
     assert before and all("Quillmoor" not in hit.text for hit in before)

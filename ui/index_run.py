@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index.embed import get_embedder
+from index.embed import embedder_for
 from index.indexer import Indexer, IndexReport, read_inputs
 from index.settings import Settings
 from index.store import Store
@@ -18,9 +18,8 @@ def run_index(settings: Settings, paths: Sequence[str | Path], strict: bool = Fa
               show_progress: bool = True) -> IndexReport:
     articles, errors = read_inputs(paths, strict=strict)
     store = Store(settings)
-    indexer = Indexer(store, lambda: get_embedder(settings.embed_model,
-                                                  settings.embed_batch_size, settings.model_cache),
-                      settings.chunk_tokens, settings.index_batch_chunks)
+    indexer = Indexer(store, lambda: embedder_for(settings), settings.chunk_tokens,
+                      settings.index_batch_chunks)
     bar = tqdm(total=len(articles), unit="article", file=sys.stderr, dynamic_ncols=True,
                disable=not show_progress or not articles, mininterval=0.5)
 
