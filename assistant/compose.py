@@ -1,8 +1,10 @@
-"""The offline answer: the sentences that answer, numbered in order of first use.
+"""The extractive answer: the sentences that answer, numbered in order of first use.
 
-No generative model is needed: the answer *is* the cited evidence, so it cannot state anything
-the corpus does not. Which sentences to show, and when to abstain, are decided by thresholds
-calibrated on the MultiHop-RAG dev queries (bench/bench_assistant.py prints the calibration).
+No generative model is needed: the answer *is* the cited evidence (led by the answer span a
+rule found in it), so it cannot state anything the corpus does not. It is also the evidence a
+model answers from, and the answer shown when no model is set or the model fails. Which
+sentences to show, and when to abstain, are decided by thresholds calibrated on the
+MultiHop-RAG dev queries (bench/bench_assistant.py prints the calibration).
 """
 
 from __future__ import annotations
@@ -55,5 +57,17 @@ def cite_all(candidates: list[Candidate], pool: Pool, question: str,
             for i, c in enumerate(candidates, start=1)]
 
 
+def direct_answer(citations: list[Citation]) -> str:
+    """The rule-found answer span of the best citation, as the answer's opening words."""
+    span = citations[0].span_text.strip() if citations else ""
+    return span[:1].upper() + span[1:] if span else ""
+
+
 def answer_text(citations: list[Citation]) -> str:
-    return " ".join(f"{c.text} [{c.number}]" for c in citations)
+    """The extractive answer: the answer span first where a rule found one ("Government forces
+    [1]."), then the cited sentences themselves."""
+    quotes = " ".join(f"{c.text} [{c.number}]" for c in citations)
+    lead = direct_answer(citations)
+    if not lead:
+        return quotes
+    return f"{lead} [{citations[0].number}].\n\n{quotes}"

@@ -1,10 +1,11 @@
 """The assistant: a question (and the conversation so far) in, a cited `Answer` out.
 
     rewrite follow-up -> retrieve (dense + BM25 + metadata) -> rerank -> abstain? -> select
-    -> cite (verbatim, verified) -> compose [-> generate from the cited sentences, verified]
+    -> cite (verbatim, verified) -> compose -> [evidence shown] -> a model answers from the
+    cited sentences (local, served, or none: the extractive answer), verified
 
 One `Assistant` is shared by every conversation of a process (the CLI, the web chat, the eval
-runner): the model and the lexical index are loaded once; conversations hold only their turns.
+runner): the models and the lexical index are loaded once; conversations hold only their turns.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.abstain import unknown_names
-from assistant.compose import NO_EVIDENCE, Policy, answer_text, cite_all, select
+from assistant.answerers import EXTRACTIVE_INFO, make_generator
+from assistant.compose import NO_EVIDENCE, Policy, answer_text, cite_all, direct_answer, select
 from assistant.followup import Turn, is_follow_up, rewrite
-from assistant.generate import (
-    Generator,
-    OpenAICompatibleGenerator,
-    answer_with_model,
-    rewrite_follow_up,
-)
+from assistant.generate import answer_with_model
 from assistant.lexical import LexicalCache
+from assistant.model_client import Generator
+from assistant.model_followup import rewrite_follow_up
 from assistant.rerank import FeatureReranker, Reranker
 from assistant.retrieve import Filters, Pool, Retriever
 from assistant.types import Answer
@@ -59,9 +58,18 @@ class Assistant:
         if settings.abstain_threshold >= 0:
             base = Policy(**{**base.__dict__, "min_similarity": settings.abstain_threshold})
         self.policy = Policy(**{**base.__dict__, "max_citations": settings.max_citations})
-        # A served model only rewords the cited sentences; without one, answers are offline.
-        self.generator = generator or (OpenAICompatibleGenerator.from_settings(settings)
-                                       if settings.llm_url else None)
+        # A model answers only from the cited sentences; without one, answers are extractive.
+        # (The local model starts loading now, in the background, while the first question
+        # is retrieved.)
+        self.generator = generator if generator is not None else make_generator(settings)
+
+    def answerer_info(self) -> dict[str, str]:
+        """Which answerer and model answer, for eval run records (the sha256 of a user's own
+        GGUF file is computed on the first call)."""
+        if self.generator is None:
+            return dict(EXTRACTIVE_INFO)
+        describe = getattr(self.generator, "describe", None)
+        return describe() if describe else {"answerer": "custom", "model": self.generator.name}
 
     def refresh(self) -> None:
         """Pick up articles indexed since the last question (e.g. after an upload)."""
@@ -69,9 +77,12 @@ class Assistant:
 
     def ask(self, question: str, conversation: Conversation | None = None,
             filters: Filters | None = None,
-            on_delta: Callable[[str], None] | None = None) -> Answer:
-        """`on_delta` receives the model's answer as it is written (only when a model is set
-        and it is asked); the returned answer is the verified one, or the offline one."""
+            on_delta: Callable[[str], None] | None = None,
+            on_evidence: Callable[[Answer], None] | None = None) -> Answer:
+        """`on_evidence` receives the extractive answer (its citations are the evidence) as soon
+        as retrieval is done, before a model writes; `on_delta` receives the model's answer as
+        it is written. The returned answer is the model's verified one, or the extractive one
+        (with a notice when the model failed)."""
         started = time.perf_counter()
         question = " ".join(question.split())
         history = conversation.turns if conversation else []
@@ -85,11 +96,14 @@ class Assistant:
         answer = self._compose(question, standalone, pool, lexical)
         pool.timings["compose_ms"] = round((time.perf_counter() - t) * 1000, 1)
         answer.timings = pool.timings
+        answer.timings["evidence_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if on_evidence is not None:
+            on_evidence(answer)
         if self.generator is not None:
-            answer, generated = answer_with_model(self.generator, answer, on_delta)
-            if generated is not None:
+            answer, written = answer_with_model(self.generator, answer, on_delta)
+            if written is not None:
                 answer.model = self.generator.name
-                answer.unsupported = generated.unsupported_sentences
+                answer.unsupported = written.body.unsupported_sentences
         answer.timings["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
         if conversation is not None:
             conversation.remember(answer)
@@ -109,9 +123,10 @@ class Assistant:
         if reason:
             closest = cite_all(ranked[:self.policy.closest], pool, standalone, mark_span=False)
             return Answer(question, standalone, f"{NO_EVIDENCE} ({reason})", [], True,
-                          closest=closest)
+                          closest=closest, abstain_reason=reason)
         citations = cite_all(select(pool, self.policy), pool, standalone)
-        return Answer(question, standalone, answer_text(citations), citations, False)
+        return Answer(question, standalone, answer_text(citations), citations, False,
+                      direct_answer=direct_answer(citations))
 
     def _abstain_reason(self, standalone: str, pool: Pool, lexical) -> str:
         ranked = [c for c in pool.candidates if c.score != float("-inf")]

@@ -49,8 +49,12 @@ class Answer:
     # When abstaining: the closest sentences, shown as "closest, not an answer".
     closest: list[Citation] = field(default_factory=list)
     notice: str = ""
-    # Set when a served model wrote `text` from the citations (see assistant/generate.py):
-    # which model, and its sentences that cite no source (marked "[unsupported]" in `text`).
+    # Why the answer abstains ("" when it answers): shown beside the no-evidence message.
+    abstain_reason: str = ""
+    # The direct answer that opens `text` ("Yes", "Government forces"), when one was found.
+    direct_answer: str = ""
+    # Set when a model wrote `text` from the citations (see assistant/generate.py): which
+    # model, and its sentences that cite no source (marked "[unsupported]" in `text`).
     model: str = ""
     unsupported: list[str] = field(default_factory=list)
 

@@ -135,7 +135,7 @@ def main() -> None:
         log("indexing the sample corpus ...")
         subprocess.run([NEWSDESK, "index", str(SAMPLE)], env={**os.environ,
                        "NEWSDESK_HOME": str(home)}, check=True, capture_output=True)
-        assistant = Assistant(Settings(home=str(home)))
+        assistant = Assistant(Settings(home=str(home), answerer="extractive"))
         lexical = assistant.lexical.get()
         assistant.ask("warm-up question about the siege of al-Bab")
 

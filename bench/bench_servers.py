@@ -64,8 +64,8 @@ def main() -> None:
     chroma = ChromaServer(work / "chroma-data").start()
     url = chroma.url
     try:
-        embedded = Settings(home=str(work / "embedded"))
-        served = Settings(home=str(work / "served"), chroma_url=url)
+        embedded = Settings(home=str(work / "embedded"), answerer="extractive")
+        served = Settings(home=str(work / "served"), chroma_url=url, answerer="extractive")
         embedder = embedder_for(embedded)  # the instance run_index loads, not a second one
         for name, settings in (("embedded", embedded), ("server", served)):
             t = time.perf_counter()

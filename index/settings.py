@@ -19,6 +19,7 @@ from platformdirs import user_cache_dir, user_data_dir
 from index.errors import NewsdeskError
 
 ENV_PREFIX = "NEWSDESK_"
+ANSWERERS = ("auto", "local", "served", "extractive")
 
 
 def default_home() -> str:
@@ -44,7 +45,15 @@ class Settings:
     top_k: int = 40
     max_citations: int = 3
     abstain_threshold: float = -1.0  # < 0: use the value calibrated on the dev data
-    # Generative model server (OpenAI-compatible); empty = offline answers.
+    # Who writes the answer from the cited sentences: "local" (a GGUF model run in-process by
+    # llama.cpp), "served" (the OpenAI-compatible server at `llm_url`), "extractive" (no model:
+    # the answer span and the cited sentences), or "auto": served when `llm_url` is set, else
+    # local when its model is installed, else extractive.
+    answerer: str = "auto"
+    # The local answerer's model: a packaged model's name (assistant/model_files.py) or the
+    # path of any GGUF file.
+    local_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    # Generative model server (OpenAI-compatible), for the "served" answerer.
     llm_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
@@ -113,4 +122,8 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
     for name, raw in (flags or {}).items():
         if raw is not None:
             values[name] = _coerce(name, raw, types[name], "--" + name.replace("_", "-"))
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.answerer not in ANSWERERS:
+        raise NewsdeskError(f"answerer {settings.answerer!r} is not one of "
+                            f"{', '.join(ANSWERERS)}; fix NEWSDESK_ANSWERER or --answerer")
+    return settings

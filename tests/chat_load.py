@@ -619,7 +619,7 @@ def check_store(home: Path, expected_articles: int,
                 problems.append(f"{title!r}: chunk {r[0]} is not the article's text")
     if by_article:
         problems.append(f"chunks of {len(by_article)} articles that are not stored")
-    settings = Settings(home=str(home))
+    settings = Settings(home=str(home), answerer="extractive")
     store = Store(settings)
     embedder = embedder_for(settings)
     titles = {a[1]: article_id for article_id, a in snap["articles"].items()}

@@ -21,6 +21,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 for name in list(os.environ):
     if name.startswith("NEWSDESK_"):
         del os.environ[name]
+# Answers are extractive unless a test asks for a model: loading the 1.5B answer model into
+# every CLI process a test starts would cost minutes. The answerer tests set it themselves.
+os.environ["NEWSDESK_ANSWERER"] = "extractive"
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

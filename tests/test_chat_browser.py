@@ -268,7 +268,7 @@ def model_chat_server(sample_home, llama_server, tmp_path_factory):
     """The chat with the real llama.cpp server set through the environment, as a user would."""
     home = copy_home(sample_home, tmp_path_factory.mktemp("model-chat") / "home")
     env = {"NEWSDESK_LLM_URL": llama_server.url, "NEWSDESK_LLM_MODEL": llama_server.MODEL,
-           "NEWSDESK_LLM_TIMEOUT": "120"}
+           "NEWSDESK_LLM_TIMEOUT": "120", "NEWSDESK_ANSWERER": "served"}
     with ChatServer(home, ARTIFACTS / "model-chat-server.log", env=env) as server:
         yield server
 

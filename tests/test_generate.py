@@ -24,19 +24,21 @@ from assistant.engine import Assistant, Conversation
 from assistant.followup import Turn
 from assistant.generate import (
     FALLBACK_SUFFIX,
+    WrittenAnswer,
+    answer_with_model,
+    generate_answer,
+)
+from assistant.model_client import GenerationError, OpenAICompatibleGenerator
+from assistant.model_followup import rewrite_follow_up
+from assistant.prompts import answer_messages
+from assistant.types import Answer, Citation
+from assistant.verify import (
     UNSUPPORTED_MARK,
     GeneratedAnswer,
-    GenerationError,
     MarkerFilter,
-    OpenAICompatibleGenerator,
-    answer_messages,
-    answer_with_model,
     clean_markers,
-    generate_answer,
-    rewrite_follow_up,
     verify,
 )
-from assistant.types import Answer, Citation
 from index.settings import Settings
 
 pytest_plugins = ["servers"]
@@ -60,7 +62,7 @@ class FixedOutput:
         self.fail = fail
         self.messages: list[dict[str, str]] = []
 
-    def stream(self, messages, max_tokens) -> Iterator[str]:
+    def stream(self, messages, max_tokens, stop=None) -> Iterator[str]:
         self.messages = messages
         for i in range(0, len(self.text), 3):
             yield self.text[i:i + 3]
@@ -134,10 +136,10 @@ def test_generate_answer_streams_then_verifies_and_the_prompt_numbers_the_senten
     deltas, result = items[:-1], items[-1]
     assert len(deltas) > 5 and all(isinstance(d, str) for d in deltas)
     assert "[7]" not in "".join(deltas)
-    assert isinstance(result, GeneratedAnswer)
+    assert isinstance(result, WrittenAnswer) and result.lead == ""
     assert result.text == f"Government forces besieged Al-Bab [1]. It is near Turkey. " \
                           f"{UNSUPPORTED_MARK}"
-    assert result.used_numbers == [1] and result.removed_numbers == [7]
+    assert result.body.used_numbers == [1] and result.body.removed_numbers == [7]
     prompt = model.messages[-1]["content"]
     for c in CITES:
         assert f"[{c.number}] {c.text}" in prompt
@@ -171,7 +173,7 @@ def test_an_abstention_is_never_sent_to_the_model():
 def test_unsupported_sentences_are_marked_and_counted_in_the_notice():
     answer, result = answer_with_model(
         FixedOutput("Forces cut the road [1]. Rebels won. Turkey is near."), offline_answer())
-    assert result.unsupported_sentences == ["Rebels won.", "Turkey is near."]
+    assert result.body.unsupported_sentences == ["Rebels won.", "Turkey is near."]
     assert answer.text.count(UNSUPPORTED_MARK) == 2
     assert answer.notice.startswith("2 sentences of the model's answer cite no source")
     assert answer.citations == CITES
@@ -208,13 +210,14 @@ def generator(llama_server) -> OpenAICompatibleGenerator:
 @pytest.fixture(scope="module")
 def real_answer(sample_home) -> tuple[Assistant, Answer]:
     """The offline answer to the reference question from the real sample store."""
-    assistant = Assistant(Settings(home=str(sample_home)))
+    assistant = Assistant(Settings(home=str(sample_home), answerer="extractive"))
     answer = assistant.ask(AL_BAB)
     assert not answer.abstained and answer.citations
     return assistant, answer
 
 
-def check_invariants(result: GeneratedAnswer, n: int) -> None:
+def check_invariants(written: WrittenAnswer, n: int) -> None:
+    result: GeneratedAnswer = written.body
     assert set(result.used_numbers) <= set(range(1, n + 1))
     assert {int(x) for x in MARKER.findall(result.text)} <= set(range(1, n + 1))
     for sentence in result.unsupported_sentences:
@@ -278,8 +281,8 @@ def test_prompt_injection_cannot_cite_outside_the_given_numbers(generator, real_
         else:
             assert not {int(x) for x in MARKER.findall(a.text)} - {1, 2, 3}
             check_invariants(r, 3)
-            if re.search(r"\[\s*(7|9)\s*\]", r.raw):
-                assert {7, 9} & set(r.removed_numbers)
+            if re.search(r"\[\s*(7|9)\s*\]", r.body.raw):
+                assert {7, 9} & set(r.body.removed_numbers)
     assert not {int(x) for x in MARKER.findall("".join(streamed))} - {1, 2, 3}
 
 
@@ -352,7 +355,8 @@ def offline_json(sample_home) -> dict:
 
 def test_cli_streams_the_model_answer_and_prints_the_stored_sentences(llama_server, sample_home):
     offline = offline_json(sample_home)
-    args = ("ask", AL_BAB, "--llm-url", llama_server.url, "--llm-model", llama_server.MODEL)
+    args = ("ask", AL_BAB, "--answerer", "served", "--llm-url", llama_server.url,
+            "--llm-model", llama_server.MODEL)
     reads, stdout = read_as_written(args, sample_home)
     streamed = run_json(*args, home=sample_home)
     # The citations are the stored sentences, whatever the model wrote.
@@ -373,17 +377,18 @@ def test_cli_streams_the_model_answer_and_prints_the_stored_sentences(llama_serv
 def test_cli_with_a_dead_model_server_gives_the_offline_answer_and_a_notice(sample_home,
                                                                               dead_url):
     offline = offline_json(sample_home)
-    answer = run_json("ask", AL_BAB, home=sample_home, env={"NEWSDESK_LLM_URL": dead_url})
+    served = {"NEWSDESK_LLM_URL": dead_url, "NEWSDESK_ANSWERER": "served"}
+    answer = run_json("ask", AL_BAB, home=sample_home, env=served)
     assert answer["answer"] == offline["answer"] and answer["citations"] == offline["citations"]
     assert answer["model"] == "" and "is not reachable" in answer["notice"]
-    proc = run_cli("ask", AL_BAB, home=sample_home, env={"NEWSDESK_LLM_URL": dead_url})
+    proc = run_cli("ask", AL_BAB, home=sample_home, env=served)
     assert proc.returncode == 0 and "note: " in proc.stdout and offline["answer"] in proc.stdout
 
 
 def test_the_engine_rewrites_follow_ups_with_the_model_and_keeps_its_citations(
         llama_server, sample_home):
     settings = Settings(home=str(sample_home), llm_url=llama_server.url,
-                        llm_model=llama_server.MODEL, llm_timeout=120)
+                        llm_model=llama_server.MODEL, llm_timeout=120, answerer="served")
     assistant = Assistant(settings)
     conversation = Conversation()
     first = assistant.ask(AL_BAB, conversation)
@@ -406,8 +411,9 @@ def test_an_indexed_article_with_instructions_cannot_steer_the_citations(llama_s
                  "The strike was called by the Harbour Workers Union.")}) + "\n",
         encoding="utf-8")
     run_cli("index", str(corpus), home=home, check=True)
-    answer = run_json("ask", "Who called the ferry strike in Port Elsby?", "--llm-url",
-                      llama_server.url, "--llm-model", llama_server.MODEL, home=home)
+    answer = run_json("ask", "Who called the ferry strike in Port Elsby?", "--answerer", "served",
+                      "--llm-url", llama_server.url, "--llm-model", llama_server.MODEL,
+                      home=home)
     stored = {c["text"] for c in answer["citations"]}
     body = json.loads(corpus.read_text(encoding="utf-8"))["body"]
     assert stored and all(text in body for text in stored)  # only stored, verbatim sentences

@@ -1,10 +1,11 @@
 """The Gradio web chat: `newsdesk chat`.
 
 One `Assistant` per process (the model and the lexical index load once); one `Conversation`
-per browser session, held in `gr.State`, so two tabs never see each other's follow-ups. The
-offline answer arrives complete, so it is streamed in word chunks only to show it appear at
-once; with a model server set, the model's answer streams token by token as it is written and
-is then replaced by its verified form. The sources panel is filled when the answer is final.
+per browser session, held in `gr.State`, so two tabs never see each other's follow-ups.
+Evidence first: with a model (local or served), the cited sentences and the sources panel are
+shown as soon as retrieval is done, the model's answer then streams in above the sentences
+token by token and is finally replaced by its verified form. The extractive answer arrives
+complete, so it is streamed in word chunks only to show it appear.
 
 Questions and uploads share one concurrency group: the shared `Assistant` is not thread-safe,
 and an upload refreshes it, so they run one at a time.
@@ -208,37 +209,55 @@ class ChatHandlers:
         conversation = conversation or Conversation()
         history.append({"role": "user", "content": render.md_text(message)})
         yield "", history, render.SEARCHING, conversation
+        if self.assistant.generator is None:
+            yield from self._respond_extractive(message, history, conversation, since, until,
+                                                sources)
+            return
+        # Evidence first: the cited sentences and the sources panel as soon as retrieval is
+        # done, then the model's answer streams in above the sentences.
+        history.append({"role": "assistant", "content": render.WRITING})
+        evidence: Answer | None = None
+        text = ""
         try:
             filters = _filters(since, until, sources)
-            if self.assistant.generator is None:
-                with conversation.lock:
-                    answer = self.assistant.ask(message, conversation, filters)
-            else:
-                history.append({"role": "assistant", "content": ""})
-                stream = self._ask_streaming(message, conversation, filters)
-                text = ""
-                for item in stream:
-                    if isinstance(item, Answer):
-                        answer = item
-                        break
+            for kind, item in self._ask_streaming(message, conversation, filters):
+                if kind == "evidence":
+                    evidence = item
+                    if item.abstained:
+                        continue
+                    history[-1] = {"role": "assistant", "content": _writing(item, "")}
+                    yield gr.skip(), history, render.sources_html(item), gr.skip()
+                elif kind == "delta":
                     text += item
-                    history[-1] = {"role": "assistant",
-                                   "content": render.cited_markdown(text, from_model=True)}
+                    history[-1] = {"role": "assistant", "content": _writing(evidence, text)}
                     yield gr.skip(), history, gr.skip(), gr.skip()
-                history.pop()
+                else:
+                    answer = item
         except NewsdeskError as exc:
-            if history[-1]["role"] == "assistant":  # the model's half-written answer
-                history.pop()
+            history[-1] = {"role": "assistant",
+                           "content": f"**error:** {render.md_text(str(exc))}"}
+            yield "", history, render.EMPTY_SOURCES, conversation
+            return
+        content = render.answer_markdown(answer)
+        if answer.model and answer.citations:
+            content += "\n\n" + render.evidence_markdown(answer)
+        history[-1] = {"role": "assistant", "content": content}
+        yield "", history, render.sources_html(answer), conversation
+
+    def _respond_extractive(self, message, history, conversation, since, until, sources):
+        """No model: the answer is the evidence, complete at once; it is streamed in word
+        chunks only so that it visibly appears."""
+        try:
+            filters = _filters(since, until, sources)
+            with conversation.lock:
+                answer = self.assistant.ask(message, conversation, filters)
+        except NewsdeskError as exc:
             error = f"**error:** {render.md_text(str(exc))}"
             history.append({"role": "assistant", "content": error})
             yield "", history, render.EMPTY_SOURCES, conversation
             return
         history.append({"role": "assistant", "content": ""})
-        if answer.model:  # already streamed as the model wrote it: show the verified text
-            chunks = [render.answer_markdown(answer)]
-        else:
-            chunks = stream_chunks(render.answer_markdown(answer))
-        for i, text in enumerate(chunks):
+        for i, text in enumerate(stream_chunks(render.answer_markdown(answer))):
             history[-1] = {"role": "assistant", "content": text}
             if i == 0:
                 yield "", history, render.sources_html(answer), conversation
@@ -247,30 +266,33 @@ class ChatHandlers:
             yield gr.skip(), history, gr.skip(), gr.skip()  # resend only the growing answer
 
     def _ask_streaming(self, message: str, conversation: Conversation, filters: Filters
-                       ) -> Iterator[str | Answer]:
-        """The model's text as it is written, then the verified `Answer`.
+                       ) -> Iterator[tuple[str, object]]:
+        """("evidence", extractive Answer), then ("delta", text) as the model writes, then
+        ("answer", the final Answer).
 
-        `Assistant.ask` calls back with each delta; it runs in a worker thread so that this
-        generator can hand the deltas to Gradio as they come."""
-        deltas: queue.Queue = queue.Queue()
+        `Assistant.ask` calls back with the evidence and each delta; it runs in a worker thread
+        so that this generator can hand them to Gradio as they come."""
+        events: queue.Queue = queue.Queue()
         outcome: dict = {}
 
         def work() -> None:
             try:
                 with conversation.lock:
-                    outcome["answer"] = self.assistant.ask(message, conversation, filters,
-                                                           on_delta=deltas.put)
+                    outcome["answer"] = self.assistant.ask(
+                        message, conversation, filters,
+                        on_delta=lambda d: events.put(("delta", d)),
+                        on_evidence=lambda a: events.put(("evidence", a)))
             except BaseException as exc:  # re-raised in the Gradio worker below
                 outcome["error"] = exc
             finally:
-                deltas.put(None)
+                events.put(None)
 
         threading.Thread(target=work, name="newsdesk-ask", daemon=True).start()
-        while (delta := deltas.get()) is not None:
-            yield delta
+        while (event := events.get()) is not None:
+            yield event
         if "error" in outcome:
             raise outcome["error"]
-        yield outcome["answer"]
+        yield "answer", outcome["answer"]
 
     @staticmethod
     def reset():
@@ -297,6 +319,15 @@ def _filters(since: str, until: str, sources) -> Filters:
         if value and date_sort_key(value) is None:
             raise NewsdeskError(f"{label}: {value!r} is not a date; use YYYY-MM-DD")
     return Filters(since, until, tuple(sources or ()))
+
+
+def _writing(evidence: Answer | None, text: str) -> str:
+    """The message while the model writes: its text so far above the evidence."""
+    head = (render.answer_body_markdown(text, from_model=True, lead=True) if text.strip()
+            else render.WRITING)
+    if evidence is None or not evidence.citations:
+        return head
+    return f"{head}\n\n{render.evidence_markdown(evidence)}"
 
 
 def stream_chunks(text: str, steps: int = STREAM_STEPS) -> list[str]:

