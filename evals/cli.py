@@ -136,7 +136,8 @@ def run_cmd(
         typer.echo(diff_text, err=True)
         _emit({"suite": loaded.name, "run": str(folder), **record["aggregate"],
                "regressions": len(diff.worse) if diff else 0,
-               "previous_run": diff.before if diff else None, "by_tag": record["by_tag"]})
+               "previous_run": diff.before if diff else None, "by_tag": record["by_tag"],
+               "accuracy_by_type": record["accuracy_by_type"], "answerer": record["answerer"]})
     else:
         typer.echo(summary(record))
         typer.echo(f"run: {folder}")
