@@ -273,3 +273,58 @@ def test_report_is_self_contained_and_draws_every_plot(tmp_path):
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'src="history.png"' in html and "<script" not in html and "http" not in html
     assert "first run of this suite" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+# ---- runner hooks: the answerer and the question date ------------------------------------
+
+class _Asks:
+    def ask(self, question, conversation=None, filters=None):
+        return question
+
+
+class _AsksAsOf:
+    generator = None
+
+    def ask(self, question, conversation=None, as_of=None):
+        return question
+
+    def answerer_info(self):
+        return {"answerer": "local", "model": "qwen2.5-1.5b-instruct-q4_k_m.gguf",
+                "sha256": "ab12"}
+
+
+class _Served(_Asks):
+    class generator:  # noqa: N801 - stands in for an OpenAICompatibleGenerator
+        name = "llama-3"
+
+
+def test_answerer_is_read_from_the_assistant_or_described_from_it():
+    from evals.runner import answerer_info
+
+    assert answerer_info(_AsksAsOf())["model"] == "qwen2.5-1.5b-instruct-q4_k_m.gguf"
+    assert answerer_info(_Asks()) == {"answerer": "extractive"}
+    assert answerer_info(_Served()) == {"answerer": "server", "model": "llama-3"}
+
+
+def test_case_date_goes_to_the_assistant_only_if_ask_takes_as_of():
+    from evals.runner import accepts_as_of
+
+    assert accepts_as_of(_AsksAsOf()) and not accepts_as_of(_Asks())
+
+
+def test_report_names_the_answerer_and_accuracy_by_type(tmp_path):
+    record = _record(True, [0], False, 100.0)
+    record.update(created_at="now", seconds=1.0, git={"sha": "abc"}, suite_file="s.jsonl",
+                  answerer={"answerer": "local", "model": "m.gguf", "sha256": "ab12"},
+                  accuracy_by_type={"question_type": {"t": {"cases": 2, "answer_accuracy": 1.0,
+                                                            "answer_f1": 1.0}},
+                                    "answer_kind": {"yes/no": {"cases": 1,
+                                                               "answer_accuracy": 0.0,
+                                                               "answer_f1": 0.0}}})
+    write_report(tmp_path, record, None, [("r0", record["aggregate"])])
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Answerer: local, model m.gguf, sha256 ab12." in md
+    assert "| type: t | 2 | 1.000 | 1.000 |" in md and "| answer: yes/no | 1 | 0.000" in md
+    before = StoredRun(tmp_path / "1", {**record, "answerer": {"answerer": "extractive"}})
+    after = StoredRun(tmp_path / "2", record)
+    assert "answerer differs: extractive -> local (m.gguf)" in diff_runs(before, after).notes
