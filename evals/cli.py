@@ -136,7 +136,8 @@ def run_cmd(
         typer.echo(diff_text, err=True)
         _emit({"suite": loaded.name, "run": str(folder), **record["aggregate"],
                "regressions": len(diff.worse) if diff else 0,
-               "previous_run": diff.before if diff else None, "by_tag": record["by_tag"]})
+               "previous_run": diff.before if diff else None, "by_tag": record["by_tag"],
+               "accuracy_by_type": record["accuracy_by_type"], "answerer": record["answerer"]})
     else:
         typer.echo(summary(record))
         typer.echo(f"run: {folder}")
@@ -255,6 +256,48 @@ def import_rgb_cmd(
         _fail(f"cannot write {output} ({exc.strerror or exc})")
     typer.echo(f"wrote {len(imported.cases)} cases to {output} and "
                f"{len(imported.passages)} passages to {corpus_file}")
+
+
+@import_app.command("realtimeqa")
+def import_realtimeqa_cmd(
+    questions: Annotated[Path, typer.Argument(
+        help="RealTimeQA questions (JSONL: id, question, answer, choices, gold_urls, date).")],
+    corpus: Annotated[Path, typer.Option(
+        "--corpus", help="The articles (JSONL) the questions are asked over; referenced by "
+                         "path (relative to the output file), never copied.")],
+    output: OutputOpt = None,
+    name: NameOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import RealTimeQA: cases carry the correct choice's text, the quiz date and the gold
+    article URLs (the texts have no license: keep the suite's runs out of the repository)."""
+    from evals.importers import realtimeqa
+    from index.errors import NewsdeskError
+
+    try:
+        imported = realtimeqa(questions, name or _default_name(output, "realtimeqa"), corpus,
+                              _relative(corpus, output))
+        _write(imported, output)
+    except NewsdeskError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {output} ({exc.strerror or exc})")
+    for url in imported.gold_missing:
+        typer.echo(f"warning: gold article {url} is not in {corpus}", err=True)
+    line = (f"wrote {len(imported.cases)} cases to {output or 'stdout'} (corpus "
+            f"{imported.corpus_articles} articles; {imported.gold_urls} gold URLs, "
+            f"{len(imported.gold_missing)} missing from it)")
+    if as_json:
+        if output is not None:
+            _emit({"cases": len(imported.cases), "output": str(output),
+                   "corpus_articles": imported.corpus_articles,
+                   "gold_urls": imported.gold_urls, "gold_missing": imported.gold_missing})
+        else:
+            typer.echo(line, err=True)
+    elif output is not None:
+        typer.echo(line)
+    else:
+        typer.echo(line, err=True)
 
 
 def _default_name(output: Path | None, fallback: str) -> str:

@@ -134,6 +134,9 @@ def _notes(before: StoredRun, after: StoredRun) -> list[str]:
                if k not in _IGNORED_SETTINGS and sa.get(k) != sb.get(k)]
     if changed:
         notes.append("settings differ: " + "; ".join(changed))
+    aa, ab = before.record.get("answerer"), after.record.get("answerer")
+    if aa != ab:
+        notes.append(f"answerer differs: {_answerer(aa)} -> {_answerer(ab)}")
     if before.record.get("corpus") != after.record.get("corpus"):
         notes.append(f"corpus differs: {before.record.get('corpus')} -> "
                      f"{after.record.get('corpus')}")
@@ -147,6 +150,13 @@ def _notes(before: StoredRun, after: StoredRun) -> list[str]:
     if changed:
         notes.append("package versions differ: " + "; ".join(changed))
     return notes
+
+
+def _answerer(info: dict | None) -> str:
+    if not info:
+        return "unrecorded"
+    model = info.get("model")
+    return f"{info.get('answerer', '?')} ({model})" if model else str(info.get("answerer", "?"))
 
 
 def render(diff: RunDiff) -> str:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evals.metrics import normal_url
 from evals.suite import Case, SuiteError
 
 
@@ -26,6 +29,12 @@ class Imported:
 
 MULTIHOP_SOURCE = ("MultiHop-RAG (Tang & Yang, COLM 2024, arXiv:2401.15391), "
                    "github.com/yixuantt/MultiHop-RAG")
+REALTIMEQA_SOURCE = ("RealTimeQA (Kasai et al., NeurIPS 2023 Datasets and Benchmarks), "
+                     "github.com/realtimeqa/realtimeqa_public")
+REALTIMEQA_LICENSE = "none stated upstream (scraped news): evaluation only; never bundle"
+# Quiz clues that point at the question's week rather than naming a date.
+_TIME_CLUE = re.compile(r"\b(this|last|past) (week|weekend|month)\b|\brecent(ly)?\b|"
+                        r"\b(yesterday|today|this year)\b", re.IGNORECASE)
 RGB_SOURCE = ("RGB (Chen, Lin, Han & Sun, AAAI 2024, arXiv:2309.01431), "
               "github.com/chen700564/RGB")
 
@@ -57,6 +66,105 @@ def multihop_rag(path: Path, name: str, corpus: list[str] | None = None) -> Impo
     header["source"] = MULTIHOP_SOURCE
     header["license"] = "ODC-BY 1.0"
     return Imported(header, cases)
+
+
+@dataclass
+class RealTimeQAImport(Imported):
+    """The suite plus what the importer checked about the corpus it points at."""
+
+    corpus_articles: int = 0
+    gold_urls: int = 0
+    gold_missing: list[str] = field(default_factory=list)  # gold URLs not in the corpus
+
+
+def realtimeqa(path: Path, name: str, corpus_path: Path, corpus_ref: str) -> RealTimeQAImport:
+    """RealTimeQA quiz questions: one case per question, asked without its choices.
+
+    The accepted answer is the correct choice's text; the case carries the quiz date (`date`,
+    for "this week" clues) and the gold articles' URLs (`gold_urls`). The corpus is only
+    referenced (`corpus_ref`, as the header will name it), never copied: the texts have no
+    license. Its URLs are read to check that every gold article is in it.
+    """
+    records = _read_jsonl(path, "RealTimeQA questions")
+    cases = []
+    seen: set[str] = set()
+    for where, record in records:
+        record_id = str(_field(record, "id", where))
+        if record_id in seen:
+            raise SuiteError(f"{where}: duplicate question id {record_id!r}")
+        seen.add(record_id)
+        question = str(_field(record, "question", where)).strip()
+        answers = _realtimeqa_answers(record, where)
+        gold = record.get("gold_urls") or []
+        if not isinstance(gold, list) or not all(isinstance(u, str) and u for u in gold):
+            raise SuiteError(f"{where}: \"gold_urls\" must be a list of URLs")
+        tags = ["realtimeqa"] + (["time-clue"] if _TIME_CLUE.search(question) else [])
+        cases.append(Case(id=f"rtqa-{record_id}", turns=(question,), answers=tuple(answers),
+                          tags=tuple(tags), date=_iso_date(record.get("date"), where),
+                          gold_urls=tuple(_unique(gold))))
+    if not cases:
+        raise SuiteError(f"{path}: no questions")
+    urls = set()
+    articles = 0
+    for _where, record in _read_jsonl(corpus_path, "RealTimeQA corpus"):
+        articles += 1
+        if isinstance(record, dict) and isinstance(record.get("url"), str):
+            urls.add(normal_url(record["url"]))
+    gold_urls = [u for c in cases for u in c.gold_urls]
+    missing = [u for u in gold_urls if normal_url(u) not in urls]
+    header = {"suite": name, "corpus": [corpus_ref], "source": REALTIMEQA_SOURCE,
+              "license": REALTIMEQA_LICENSE,
+              "description": "RealTimeQA quiz questions asked without their choices; the "
+                             "answer is the correct choice's text; scored by gold article URL"}
+    return RealTimeQAImport(header, cases, corpus_articles=articles, gold_urls=len(gold_urls),
+                            gold_missing=missing)
+
+
+def _realtimeqa_answers(record: dict, where: str) -> list[str]:
+    """The shared split gives the correct choice's text; upstream gives its index (["2"])."""
+    answer = record.get("answer")
+    choices = record.get("choices") or []
+    if isinstance(answer, str) and answer.strip():
+        return [answer.strip()]
+    if isinstance(answer, list) and answer and isinstance(choices, list):
+        texts = []
+        for item in answer:
+            index = int(item) if str(item).strip().isdigit() else -1
+            if not 0 <= index < len(choices) or not isinstance(choices[index], str):
+                raise SuiteError(f"{where}: answer {item!r} is not the index of a choice")
+            texts.append(choices[index].strip())
+        return _unique(t for t in texts if t)
+    raise SuiteError(f"{where}: missing \"answer\"")
+
+
+def _iso_date(value: Any, where: str) -> str:
+    """"2022/06/16" (RealTimeQA), "2022-06-16" or "20220616" -> "2022-06-16"; absent -> ""."""
+    if value in (None, ""):
+        return ""
+    for fmt in ("%Y/%m/%d", "%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(str(value).strip(), fmt).date().isoformat()
+        except ValueError:
+            continue
+    raise SuiteError(f"{where}: \"date\" {value!r} is not a date (YYYY/MM/DD)")
+
+
+def _read_jsonl(path: Path, what: str) -> list[tuple[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise SuiteError(f"{path}: no such file; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"{path}: cannot read the {what} ({exc})") from None
+    out = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            out.append((f"{path}:{number}", json.loads(raw)))
+        except json.JSONDecodeError as exc:
+            raise SuiteError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    return out
 
 
 def rgb(path: Path, name: str, corpus_file: str, negative_rejection: bool = False

@@ -20,6 +20,7 @@ PLOTS = {"metrics_by_tag.png": "Scores by tag", "latency.png": "Latency per case
 TAG_COLUMNS = ("cases", "recall_at_10", "mrr_at_10", "answer_hit_at_10", "citation_precision",
                "citation_recall", "answer_accuracy", "answer_f1", "abstention_f1",
                "latency_p50_ms")
+TYPE_COLUMNS = ("cases", "answer_accuracy", "answer_f1")
 ANSWER_CHARS = 300
 
 Block = tuple  # ("h", text) | ("p", text) | ("table", headers, rows) | ("list", items)
@@ -58,8 +59,11 @@ def build(record: dict[str, Any], diff: RunDiff | None) -> list[Block]:
               f"{settings.get('max_citations')}, embed_model={settings.get('embed_model')}, "
               f"chunk_tokens={settings.get('chunk_tokens')}, abstain_threshold="
               f"{settings.get('abstain_threshold')}."),
+        ("p", f"Answerer: {answerer_line(record.get('answerer'))}."),
         ("h2", "Scores"),
         ("table", ["metric", "value"], [[m, fmt(agg.get(m))] for m in METRICS]),
+        ("h2", "Answer accuracy by question type"),
+        ("table", ["group", *TYPE_COLUMNS], _type_rows(record.get("accuracy_by_type", {}))),
         ("h2", "By tag"),
         ("table", ["tag", *TAG_COLUMNS],
          [[tag, *[fmt(s.get(k)) if k != "cases" else str(s.get(k)) for k in TAG_COLUMNS]]
@@ -105,6 +109,23 @@ def build(record: dict[str, Any], diff: RunDiff | None) -> list[Block]:
                          f"got: {answer}")
         blocks.append(("list", items))
     return blocks
+
+
+def answerer_line(info: dict | None) -> str:
+    """"local, model qwen...gguf, sha256 1a2b..." from the run's answerer record."""
+    if not info:
+        return "not recorded (a run made before answerers were recorded)"
+    rest = [f"{k} {v}" for k, v in info.items() if k != "answerer" and v not in (None, "")]
+    return ", ".join([str(info.get("answerer", "unknown")), *rest])
+
+
+def _type_rows(by_type: dict) -> list[list[str]]:
+    rows = []
+    for group, label in (("question_type", "type"), ("answer_kind", "answer")):
+        for name, s in by_type.get(group, {}).items():
+            rows.append([f"{label}: {name}", str(s.get("cases")),
+                         fmt(s.get("answer_accuracy")), fmt(s.get("answer_f1"))])
+    return rows
 
 
 def _turns(case: dict) -> list[str]:
@@ -193,12 +214,17 @@ def summary(record: dict[str, Any]) -> str:
         row("retrieval", ("recall@4", "recall_at_4"), ("recall@10", "recall_at_10"),
             ("MRR@10", "mrr_at_10"), ("answer hit@4", "answer_hit_at_4"),
             ("@10", "answer_hit_at_10")),
+        *([row("articles", ("gold article@3", "gold_article_at_3"),
+               ("@10", "gold_article_at_10"), ("cited", "gold_article_cited"),
+               ("answer in cited", "answer_hit_cited"))]
+          if a.get("gold_article_at_10") is not None else []),
         row("citations", ("precision", "citation_precision"), ("recall", "citation_recall"),
             ("verbatim", "citation_verbatim_rate")),
         row("answers", ("accuracy", "answer_accuracy"), ("token F1", "answer_f1")),
         row("abstention", ("precision", "abstention_precision"),
             ("recall", "abstention_recall"), ("F1", "abstention_f1")),
         row("latency", ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms")),
+        f"  answerer   {answerer_line(record.get('answerer'))}",
     ]
     for tag, s in record.get("by_tag", {}).items():
         lines.append(f"  tag {tag} ({s.get('cases')}): answer accuracy "

@@ -9,6 +9,7 @@ its reranker, so retrieval is scored on exactly what the answer was built from, 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import sys
 import time
@@ -17,7 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from evals.metrics import CaseScores, aggregate, by_tag, failed_case, score_case
+from evals.metrics import (
+    CaseScores,
+    accuracy_by_type,
+    aggregate,
+    by_tag,
+    failed_case,
+    score_case,
+)
 from evals.suite import Case, Suite
 from index.errors import NewsdeskError
 from index.settings import Settings
@@ -32,6 +40,7 @@ class CaseResult:
     answer: dict | None  # Answer.to_json() of the scored (last) turn
     ranked: list[str] = field(default_factory=list)
     turn_latencies_ms: list[float] = field(default_factory=list)
+    ranked_urls: list[str] = field(default_factory=list)  # the article URL of each ranked one
 
 
 @dataclass
@@ -46,6 +55,9 @@ class RunResult:
     started_at: str
     seconds: float
     warmup_ms: float
+    # Which answerer wrote the answers (extractive, local model, server) and its model file.
+    answerer: dict = field(default_factory=lambda: {"answerer": "extractive"})
+    accuracy_by_type: dict = field(default_factory=dict)
 
 
 class RankRecorder:
@@ -54,11 +66,40 @@ class RankRecorder:
     def __init__(self, inner):
         self.inner = inner
         self.ranked: list[str] = []
+        self.article_ids: list[str] = []  # the article of each ranked sentence
 
     def rerank(self, pool) -> None:
         self.inner.rerank(pool)
-        self.ranked = [c.text for c in pool.candidates
-                       if c.score != float("-inf")][:RANKED_KEPT]
+        kept = [c for c in pool.candidates if c.score != float("-inf")][:RANKED_KEPT]
+        self.ranked = [c.text for c in kept]
+        self.article_ids = [c.ref.article_id for c in kept]
+
+
+def answerer_info(assistant) -> dict:
+    """Which answerer produced the answers, as the assistant reports it.
+
+    `Assistant.answerer_info()` (e.g. {"answerer": "local", "model": "...gguf", "sha256": ...})
+    is read when the assistant has it; an older assistant is described from what it holds: a
+    served model's name, else the extractive (cited sentences) answer.
+    """
+    info = getattr(assistant, "answerer_info", None)
+    if callable(info):
+        info = info()
+    if isinstance(info, dict) and info:
+        return dict(info)
+    generator = getattr(assistant, "generator", None)
+    if generator is not None:
+        return {"answerer": "server", "model": str(getattr(generator, "name", ""))}
+    return {"answerer": "extractive"}
+
+
+def accepts_as_of(assistant) -> bool:
+    """Does `assistant.ask` take the question's date (`as_of=`, ISO date)? The hook for
+    "this week" in quiz clues; until the assistant supports it, case dates are not passed."""
+    try:
+        return "as_of" in inspect.signature(assistant.ask).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def data_dir(settings: Settings, suite_name: str, corpus: Sequence[Path]) -> Path:
@@ -127,17 +168,22 @@ def run_suite(suite: Suite, settings: Settings, corpus: Sequence[Path] | None = 
     warmup_ms = (time.perf_counter() - t) * 1000
 
     results = []
+    dated = accepts_as_of(assistant)
     bar = tqdm(suite.cases, desc=suite.name, unit="case", file=sys.stderr, dynamic_ncols=True,
-               disable=not show_progress, mininterval=0.5)
+               disable=not show_progress, mininterval=0.5,
+               bar_format="{desc}: {n_fmt}/{total_fmt} cases |{bar}| {percentage:3.0f}% "
+                          "[{elapsed} elapsed, ETA {remaining}, {rate_fmt}]{postfix}")
+    correct = judged = 0
     for case in bar:
         conversation = Conversation()
         latencies: list[float] = []
-        recorder.ranked = []
+        recorder.ranked, recorder.article_ids = [], []
+        extra = {"as_of": case.date} if dated and case.date else {}
         t = time.perf_counter()
         try:
             for turn in case.turns:
                 t = time.perf_counter()
-                answer = assistant.ask(turn, conversation)
+                answer = assistant.ask(turn, conversation, **extra)
                 latencies.append(round((time.perf_counter() - t) * 1000, 1))
         except NewsdeskError:
             raise
@@ -148,20 +194,30 @@ def run_suite(suite: Suite, settings: Settings, corpus: Sequence[Path] | None = 
             results.append(CaseResult(case, failed_case(case, message, elapsed, unverified),
                                       None, [], latencies))
             continue
-        results.append(_scored(case, answer, recorder.ranked, latencies, assistant.store))
+        result = _scored(case, answer, recorder.ranked, recorder.article_ids, latencies,
+                         assistant.store)
+        results.append(result)
+        if result.scores.answer_correct is not None:
+            judged += 1
+            correct += result.scores.answer_correct
+            bar.set_postfix_str(f"answer accuracy {correct / judged:.2f}", refresh=False)
     bar.close()
     cases = [r.case for r in results]
     scores = [r.scores for r in results]
     return RunResult(suite, eval_settings, [Path(p) for p in corpus], index_report, results,
                      aggregate(cases, scores), by_tag(cases, scores), started_at,
-                     round(time.perf_counter() - began, 1), round(warmup_ms, 1))
+                     round(time.perf_counter() - began, 1), round(warmup_ms, 1),
+                     answerer_info(assistant), accuracy_by_type(cases, scores))
 
 
-def _scored(case: Case, answer, ranked: list[str], latencies: list[float], store) -> CaseResult:
+def _scored(case: Case, answer, ranked: list[str], ranked_ids: list[str],
+            latencies: list[float], store) -> CaseResult:
     quotes = answer.citations + answer.closest
-    articles = store.get_articles(sorted({c.article_id for c in quotes}))
+    articles = store.get_articles(sorted({c.article_id for c in quotes} | set(ranked_ids)))
     verbatim = [c.article_id in articles
                 and articles[c.article_id].text[c.start:c.end] == c.text for c in quotes]
+    ranked_urls = [articles[i].url if i in articles else "" for i in ranked_ids]
     scores = score_case(case, answer.text, answer.abstained, [c.text for c in answer.citations],
-                        ranked, verbatim, latencies[-1])
-    return CaseResult(case, scores, answer.to_json(), list(ranked), latencies)
+                        ranked, verbatim, latencies[-1], ranked_urls,
+                        [c.url for c in answer.citations])
+    return CaseResult(case, scores, answer.to_json(), list(ranked), latencies, ranked_urls)

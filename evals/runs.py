@@ -77,7 +77,8 @@ def run_record(result: RunResult, folder: Path, sha: str, dirty: bool) -> dict[s
     cases = []
     for r in result.cases:
         cases.append({**r.case.to_json(), "scores": r.scores.to_json(), "answer": r.answer,
-                      "ranked": r.ranked, "turn_latencies_ms": r.turn_latencies_ms})
+                      "ranked": r.ranked, "ranked_urls": r.ranked_urls,
+                      "turn_latencies_ms": r.turn_latencies_ms})
     return {
         "format": FORMAT,
         "suite": result.suite.name,
@@ -88,11 +89,13 @@ def run_record(result: RunResult, folder: Path, sha: str, dirty: bool) -> dict[s
         "warmup_ms": result.warmup_ms,
         "git": {"sha": sha, "dirty": dirty},
         "settings": settings,
+        "answerer": result.answerer,
         "corpus": [str(p) for p in result.corpus],
         "index": result.index,
         "versions": versions(),
         "aggregate": result.aggregate,
         "by_tag": result.by_tag,
+        "accuracy_by_type": result.accuracy_by_type,
         "cases": cases,
     }
 

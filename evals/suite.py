@@ -7,6 +7,7 @@ silently score every case as unanswerable, so unknown keys are errors, and every
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from typing import Any, TextIO
 from index.errors import NewsdeskError
 
 HEADER_KEYS = {"suite", "corpus", "description", "source", "license"}
-CASE_KEYS = {"id", "question", "turns", "answers", "evidence", "answerable", "tags"}
+CASE_KEYS = {"id", "question", "turns", "answers", "evidence", "answerable", "tags", "date",
+             "gold_urls"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -39,6 +41,10 @@ class Case:
     answerable: bool = True
     tags: tuple[str, ...] = ()
     line: int = 0
+    # When the question is asked (ISO date): "this week" in a quiz clue means that week.
+    date: str = ""
+    # The articles the answer is in, by URL, for datasets that give articles, not sentences.
+    gold_urls: tuple[str, ...] = ()
 
     @property
     def question(self) -> str:
@@ -52,6 +58,10 @@ class Case:
             out["turns"] = list(self.turns)
         out.update(answers=list(self.answers), evidence=list(self.evidence),
                    answerable=self.answerable, tags=list(self.tags))
+        if self.date:  # written only when set, so older suites read back byte for byte
+            out["date"] = self.date
+        if self.gold_urls:
+            out["gold_urls"] = list(self.gold_urls)
         return out
 
 
@@ -139,11 +149,23 @@ def _case(obj: dict, where: str, number: int) -> Case:
     answerable = obj.get("answerable", True)
     if not isinstance(answerable, bool):
         raise SuiteError(f"{where}: \"answerable\" must be true or false")
-    if not answerable and (answers or evidence):
-        raise SuiteError(f"{where}: an unanswerable case has no \"answers\" or \"evidence\"; "
-                         "remove them or set \"answerable\": true")
+    gold_urls = _strings(obj.get("gold_urls", []), "gold_urls", where)
+    if not answerable and (answers or evidence or gold_urls):
+        raise SuiteError(f"{where}: an unanswerable case has no \"answers\", \"evidence\" or "
+                         "\"gold_urls\"; remove them or set \"answerable\": true")
+    date = obj.get("date", "")
+    if not isinstance(date, str) or (date and not _is_iso_date(date)):
+        raise SuiteError(f"{where}: \"date\" must be an ISO date (YYYY-MM-DD), got {date!r}")
     return Case(str(case_id), tuple(turns), tuple(answers), tuple(evidence), answerable,
-                tuple(tags), number)
+                tuple(tags), number, date, tuple(gold_urls))
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
 
 
 def _strings(value: Any, key: str, where: str, allow_empty: bool = True) -> list[str]:

@@ -10,12 +10,18 @@ from conftest import AL_BAB, ROOT, SAMPLE
 
 from evals.diff import diff_runs
 from evals.metrics import (
+    accuracy_by_type,
     aggregate,
+    answer_correct,
     contains_answer,
+    gold_article_scores,
+    leading_yes_no,
+    normal_url,
     retrieval_scores,
     same_sentence,
     score_case,
     token_f1,
+    yes_no_answer,
 )
 from evals.report import write_report
 from evals.runs import StoredRun
@@ -66,6 +72,10 @@ def test_shipped_multihop_suite_matches_the_dev_queries():
     ([{"id": 1, "turns": []}], "\"turns\" must not be empty"),
     ([{"suite": "bad name/x"}, {"id": 1, "question": "q?"}], "suite name 'bad name/x'"),
     ([{"suite": "empty"}], "the suite has no cases"),
+    ([{"id": 1, "question": "q?", "date": "2022/06/16"}], "\"date\" must be an ISO date"),
+    ([{"id": 1, "question": "q?", "answerable": False, "gold_urls": ["u"]}],
+     "unanswerable case"),
+    ([{"id": 1, "question": "q?", "gold_urls": "https://x"}], "\"gold_urls\" must be a list"),
 ])
 def test_suite_errors_are_one_line_and_name_the_line(tmp_path, lines, message):
     path = write_lines(tmp_path / "s.jsonl", *lines)
@@ -98,6 +108,79 @@ def test_answer_matching_is_normalised_and_whole_words():
     assert token_f1("government forces", "the Government forces!") == 1.0
     assert token_f1("government troops", "government forces") == pytest.approx(0.5)
     assert token_f1("", "x") == 0.0
+
+
+@pytest.mark.parametrize("answer, leading", [
+    ("Yes.", "yes"),
+    ("No, the report says yes to the merger [1].", "no"),  # used to count as both
+    ("**No** -- although one outlet said yes [2]", "no"),
+    ("[1] Yes, both reports agree.", "yes"),
+    ("<p><b>Yes</b>, it did.</p>", "yes"),
+    ("> _yes_: the court ruled for Google [3]", "yes"),
+    ("Answer: no.", "no"),
+    ("“No” is what the CEO said.", "no"),
+    ("[unsupported] No evidence of that.", "no"),
+    ("Nobody said yes.", None),
+    ("None of the reports say no.", None),
+    ("No-one denied it, so yes.", None),
+    ("Yesterday the court said no.", None),
+    ("The report says yes [1].", None),
+    ("", None),
+])
+def test_leading_yes_no_is_the_first_word_after_markup(answer, leading):
+    assert leading_yes_no(answer) == leading
+
+
+def test_yes_no_cases_are_scored_by_the_leading_word_only():
+    assert yes_no_answer(["Yes"]) == "yes" and yes_no_answer(["no."]) == "no"
+    assert yes_no_answer(["Yes", "No"]) is None and yes_no_answer(["Yes, he did"]) is None
+    assert answer_correct("No, ... the article also says yes [1]", ["No"])
+    assert not answer_correct("No, ... the article also says yes [1]", ["Yes"])
+    assert not answer_correct("The filing says yes. [1]", ["Yes"])  # not leading
+    # Other answers keep the "occurs as whole words" rule.
+    assert answer_correct("Reports name government forces [1].", ["government forces"])
+    case = Case("yn", ("Did both outlets report the ruling?",), ("Yes",))
+    said_no = score_case(case, "No; one said yes [1]", False, ["x"], [], [], 5)
+    said_yes = score_case(case, "Yes [1]; no outlet disagreed", False, ["x"], [], [], 5)
+    assert said_no.answer_correct is False and said_yes.answer_correct is True
+    assert said_yes.answer_hit_cited is None  # "yes" is in no sentence: not applicable
+
+
+def test_accuracy_by_question_type_and_answer_kind():
+    yn = Case("1", ("Did it?",), ("Yes",), tags=("comparison_query",))
+    span = Case("2", ("Who?",), ("government forces",), tags=("inference_query",))
+    null = Case("3", ("What?",), answerable=False, tags=("null_query",))
+    scores = [score_case(yn, "No [1]", False, [], [], [], 1),
+              score_case(span, "government forces [1]", False, [], [], [], 1),
+              score_case(null, "", True, [], [], [], 1)]
+    by_type = accuracy_by_type([yn, span, null], scores)
+    assert by_type["question_type"]["comparison_query"]["answer_accuracy"] == 0.0
+    assert by_type["question_type"]["inference_query"]["answer_accuracy"] == 1.0
+    assert by_type["question_type"]["null_query"] == {"cases": 1, "answer_accuracy": 1.0,
+                                                      "answer_f1": 1.0}
+    assert by_type["answer_kind"]["yes/no"]["cases"] == 1
+    assert by_type["answer_kind"]["other"]["answer_accuracy"] == 1.0
+
+
+def test_gold_articles_are_matched_by_url_among_ranked_and_cited():
+    gold = ["https://www.cnn.com/2022/06/12/tech/usbc/index.html#:~:text=The%20company"]
+    assert normal_url(gold[0]) == "cnn.com/2022/06/12/tech/usbc/index.html"
+    assert normal_url("HTTP://CNN.com/a/") == normal_url("https://www.cnn.com/a#x")
+    assert normal_url("https://cnn.com/a?id=1") != normal_url("https://cnn.com/a?id=2")
+    other = "https://usatoday.com/story"
+    ranked = [other, other, other, "http://cnn.com/2022/06/12/tech/usbc/index.html/", other]
+    assert gold_article_scores(gold, ranked, [other]) == {
+        "gold_article_at_3": 0.0, "gold_article_at_10": 1.0, "gold_article_cited": 0.0}
+    assert gold_article_scores(gold, ranked[3:], ["", gold[0]])["gold_article_cited"] == 1.0
+    assert gold_article_scores([], ranked, [])["gold_article_at_3"] is None
+    case = Case("q", ("Which continent?",), ("Europe",), gold_urls=tuple(gold))
+    scores = score_case(case, "In Europe [1]", False, ["Europe will require USB-C."],
+                        ["Europe will require USB-C."], [True], 5, ranked_urls=[gold[0]],
+                        cited_urls=[other])
+    assert scores.gold_article_at_3 == 1.0 and scores.gold_article_cited == 0.0
+    assert scores.answer_hit_cited == 1.0
+    agg = aggregate([case], [scores])
+    assert agg["gold_article_at_10"] == 1.0 and agg["answer_hit_cited"] == 1.0
 
 
 def test_sentence_matching_tolerates_whitespace_and_split_gold():
@@ -190,3 +273,58 @@ def test_report_is_self_contained_and_draws_every_plot(tmp_path):
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'src="history.png"' in html and "<script" not in html and "http" not in html
     assert "first run of this suite" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+# ---- runner hooks: the answerer and the question date ------------------------------------
+
+class _Asks:
+    def ask(self, question, conversation=None, filters=None):
+        return question
+
+
+class _AsksAsOf:
+    generator = None
+
+    def ask(self, question, conversation=None, as_of=None):
+        return question
+
+    def answerer_info(self):
+        return {"answerer": "local", "model": "qwen2.5-1.5b-instruct-q4_k_m.gguf",
+                "sha256": "ab12"}
+
+
+class _Served(_Asks):
+    class generator:  # noqa: N801 - stands in for an OpenAICompatibleGenerator
+        name = "llama-3"
+
+
+def test_answerer_is_read_from_the_assistant_or_described_from_it():
+    from evals.runner import answerer_info
+
+    assert answerer_info(_AsksAsOf())["model"] == "qwen2.5-1.5b-instruct-q4_k_m.gguf"
+    assert answerer_info(_Asks()) == {"answerer": "extractive"}
+    assert answerer_info(_Served()) == {"answerer": "server", "model": "llama-3"}
+
+
+def test_case_date_goes_to_the_assistant_only_if_ask_takes_as_of():
+    from evals.runner import accepts_as_of
+
+    assert accepts_as_of(_AsksAsOf()) and not accepts_as_of(_Asks())
+
+
+def test_report_names_the_answerer_and_accuracy_by_type(tmp_path):
+    record = _record(True, [0], False, 100.0)
+    record.update(created_at="now", seconds=1.0, git={"sha": "abc"}, suite_file="s.jsonl",
+                  answerer={"answerer": "local", "model": "m.gguf", "sha256": "ab12"},
+                  accuracy_by_type={"question_type": {"t": {"cases": 2, "answer_accuracy": 1.0,
+                                                            "answer_f1": 1.0}},
+                                    "answer_kind": {"yes/no": {"cases": 1,
+                                                               "answer_accuracy": 0.0,
+                                                               "answer_f1": 0.0}}})
+    write_report(tmp_path, record, None, [("r0", record["aggregate"])])
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Answerer: local, model m.gguf, sha256 ab12." in md
+    assert "| type: t | 2 | 1.000 | 1.000 |" in md and "| answer: yes/no | 1 | 0.000" in md
+    before = StoredRun(tmp_path / "1", {**record, "answerer": {"answerer": "extractive"}})
+    after = StoredRun(tmp_path / "2", record)
+    assert "answerer differs: extractive -> local (m.gguf)" in diff_runs(before, after).notes
