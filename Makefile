@@ -48,9 +48,9 @@ bench: install
 	$(BIN)/python bench/bench_index.py
 	$(BIN)/python bench/bench_assistant.py
 	$(BIN)/python bench/bench_chat.py
+	$(BIN)/python bench/bench_chat.py --answerer local
 	$(BIN)/python bench/bench_servers.py
-	bash .ci/build-llama-cpp.sh $(BIN)/python
-	$(BIN)/python bench/bench_generative.py
+	$(BIN)/python bench/bench_answers.py
 
 # The long reliability runs (their short versions are part of `make test`); see docs/RELIABILITY.md.
 reliability: install

@@ -9,7 +9,7 @@ MultiHop-RAG dev queries (bench/bench_assistant.py prints the calibration).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.cite import make_citation
 from assistant.retrieve import Candidate, Pool
@@ -33,6 +33,16 @@ class Policy:
     margin: float = 0.15
     max_citations: int = 3
     closest: int = 3
+    # When a model writes the answer it is given more of the runners-up: a multi-hop question
+    # needs sentences from several articles, and the extractive choice (1.75 sentences on
+    # average on the MultiHop-RAG dev queries) often holds only one of them. Measured on 40 dev
+    # questions with the 1.5B model: answer accuracy 0.65 -> 0.70, first token +0.9 s.
+    model_max_citations: int = 5
+    model_margin: float = 0.3
+
+    def for_model(self) -> Policy:
+        """The same policy with the model's wider choice of evidence."""
+        return replace(self, max_citations=self.model_max_citations, margin=self.model_margin)
 
 
 def select(pool: Pool, policy: Policy) -> list[Candidate]:

@@ -100,7 +100,17 @@ class Assistant:
         if on_evidence is not None:
             on_evidence(answer)
         if self.generator is not None:
-            answer, written = answer_with_model(self.generator, answer, on_delta)
+            first: list[float] = []
+
+            def delta(text: str) -> None:
+                if not first:
+                    first.append(time.perf_counter())
+                if on_delta is not None:
+                    on_delta(text)
+
+            answer, written = answer_with_model(self.generator, answer, delta)
+            if first:
+                answer.timings["first_token_ms"] = round((first[0] - started) * 1000, 1)
             if written is not None:
                 answer.model = self.generator.name
                 answer.unsupported = written.body.unsupported_sentences
@@ -124,7 +134,8 @@ class Assistant:
             closest = cite_all(ranked[:self.policy.closest], pool, standalone, mark_span=False)
             return Answer(question, standalone, f"{NO_EVIDENCE} ({reason})", [], True,
                           closest=closest, abstain_reason=reason)
-        citations = cite_all(select(pool, self.policy), pool, standalone)
+        policy = self.policy if self.generator is None else self.policy.for_model()
+        citations = cite_all(select(pool, policy), pool, standalone)
         return Answer(question, standalone, answer_text(citations), citations, False,
                       direct_answer=direct_answer(citations))
 

@@ -92,6 +92,12 @@ def run_cmd(
     max_regressions: MaxRegressionsOpt = None,
     runs_dir: Annotated[Path | None, typer.Option(
         "--runs-dir", help="Where run folders go (default evals/runs).")] = None,
+    answerer: Annotated[str | None, typer.Option(
+        "--answerer", help="local, served, extractive or auto (NEWSDESK_ANSWERER).")] = None,
+    local_model: Annotated[str | None, typer.Option(
+        "--local-model", help="Packaged model name or GGUF path (NEWSDESK_LOCAL_MODEL).")] = None,
+    llm_url: Annotated[str | None, typer.Option(
+        "--llm-url", help="OpenAI-compatible model server (NEWSDESK_LLM_URL).")] = None,
 ) -> None:
     """Index the suite's corpus, ask every case, score, report, and diff against the last run."""
     from evals.diff import diff_runs, render
@@ -114,7 +120,9 @@ def run_cmd(
     gates = _parse_gates(fail_under or [])
     try:
         loaded = load_suite(_suite_path(suite))
-        flags = {k: v for k, v in {"top_k": top_k, "home": home}.items() if v is not None}
+        flags = {k: v for k, v in {"top_k": top_k, "home": home, "answerer": answerer,
+                                   "local_model": local_model, "llm_url": llm_url}.items()
+                 if v is not None}
         settings = load_settings(flags)
         paths = [p.resolve() for p in corpus] if corpus else None
         result = run_suite(loaded, settings, paths, show_progress=True)

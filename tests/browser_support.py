@@ -70,8 +70,9 @@ class ChatServer:
 
     def start(self, timeout: float = 240) -> ChatServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+        # Extractive unless the test names an answerer: most chat tests are about the evidence.
         env.update(NEWSDESK_HOME=str(self.home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                   GRADIO_ANALYTICS_ENABLED="False")
+                   GRADIO_ANALYTICS_ENABLED="False", NEWSDESK_ANSWERER="extractive")
         env.update(self.extra_env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the fd
@@ -119,13 +120,22 @@ class Timing:
     first_text_ms: float
     complete_ms: float
     texts: list[str] = field(default_factory=list)  # the answer's successive states
+    text_ms: list[float] = field(default_factory=list)  # when each state appeared
+    evidence_ms: float | None = None  # when the sources panel first showed a cited article
+
+    def first_ms_without(self, placeholder: str) -> float | None:
+        """When the answer first showed text other than `placeholder` (e.g. the first token
+        of a model's answer after the evidence was shown)."""
+        return next((t for text, t in zip(self.texts, self.text_ms, strict=True)
+                     if placeholder not in text), None)
 
 
 # Installed before each question: stamps the Enter key, the first non-empty new bot message,
 # and the moment the `generating` tracker goes away again (answer and sources both shown).
 _WATCH = """
 ([nBefore, questionSel, botSel, generatingSel]) => {
-  const w = window.__ndWatch = {t0: null, first: null, seen: false, done: null, texts: []};
+  const w = window.__ndWatch = {t0: null, first: null, seen: false, done: null, texts: [],
+                                times: [], evidence: null};
   document.querySelector(questionSel).addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && w.t0 === null) w.t0 = performance.now();
   }, {capture: true, once: true});
@@ -134,8 +144,9 @@ _WATCH = """
     const bots = document.querySelectorAll(botSel);
     if (bots.length > nBefore) {  // every distinct state of the answer as it grew
       const text = bots[bots.length - 1].innerText.trim();
-      if (text && text !== w.texts[w.texts.length - 1]) w.texts.push(text);
+      if (text && text !== w.texts[w.texts.length - 1]) { w.texts.push(text); w.times.push(now); }
     }
+    if (w.evidence === null && document.querySelector('#nd-sources .nd-card')) w.evidence = now;
     if (w.first === null && bots.length > nBefore
         && bots[bots.length - 1].innerText.trim()) w.first = now;
     const generating = document.querySelector(generatingSel) !== null;
@@ -159,8 +170,10 @@ def ask(page, question: str, timeout_ms: float = 90_000) -> Timing:
     page.wait_for_function("() => window.__ndWatch.done !== null", timeout=timeout_ms)
     watch = page.evaluate("() => window.__ndWatch")
     first = watch["first"] if watch["first"] is not None else watch["done"]
-    return Timing(round(first - watch["t0"], 1), round(watch["done"] - watch["t0"], 1),
-                  watch["texts"])
+    t0 = watch["t0"]
+    return Timing(round(first - t0, 1), round(watch["done"] - t0, 1), watch["texts"],
+                  [round(t - t0, 1) for t in watch["times"]],
+                  None if watch["evidence"] is None else round(watch["evidence"] - t0, 1))
 
 
 def last_answer(page) -> str:

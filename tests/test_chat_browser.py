@@ -104,7 +104,7 @@ def test_abstained_answer_names_the_state_and_lists_closest():
 
     c = citation("Near miss.", "Near miss.")
     answer = Answer("q", "q", "The corpus does not hold an answer to this question. (why)", [],
-                    True, closest=[c])
+                    True, closest=[c], abstain_reason="why")
     assert answer_markdown(answer).startswith(f"**{NO_ANSWER_TITLE}.** (why)")
     html = sources_html(answer)
     assert NO_ANSWER_TITLE in html and CLOSEST_LABEL in html and 'id="closest-1"' in html
@@ -291,3 +291,51 @@ def test_model_answer_streams_token_by_token_and_cites_only_stored_sentences(
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", final)}
     cards = page.locator(f"{SOURCES} .nd-card").count()
     assert numbers and numbers <= set(range(1, cards + 1)), (final, cards)
+
+
+@pytest.fixture(scope="module")
+def local_chat_server(sample_home, tmp_path_factory):
+    """The chat answering with the packaged local model, chosen through the environment."""
+    home = copy_home(sample_home, tmp_path_factory.mktemp("local-chat") / "home")
+    with ChatServer(home, ARTIFACTS / "local-chat-server.log",
+                    env={"NEWSDESK_ANSWERER": "local"}) as server:
+        yield server
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_local_model_answer_comes_after_the_evidence_and_names_government_forces(
+        page, local_chat_server):
+    from ui.chat_render import WRITING
+
+    page.goto(local_chat_server.url)
+    page.wait_for_selector(QUESTION)
+    placeholder = WRITING.strip("*")
+    timing = ask(page, "Who besieged al-Bab?", timeout_ms=240_000)
+    final = last_answer(page)
+    screenshot(page, "chat-local-answer")
+    # Evidence first: the sources panel and the cited sentence, with the model still writing.
+    first_token = timing.first_ms_without(placeholder)
+    assert timing.evidence_ms is not None and first_token is not None, timing
+    assert timing.evidence_ms < first_token, timing
+    assert any(placeholder in t and AL_BAB_SENTENCE in t for t in timing.texts), timing.texts
+    # Then the answer streamed in (several states) and names government forces, citing [1].
+    assert len([t for t in timing.texts if placeholder not in t]) >= 3, timing.texts
+    lead = final.split("\n")[0].lower()
+    assert "government forces" in lead, final
+    assert "[1]" in final and AL_BAB_SENTENCE in final
+    assert page.locator(f"{SOURCES} #src-1 mark").inner_text() == AL_BAB_SENTENCE
+    print(f"\nevidence {timing.evidence_ms:.0f} ms, first answer token {first_token:.0f} ms, "
+          f"complete {timing.complete_ms:.0f} ms")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_local_model_answers_a_yes_no_question_yes_or_no_first(page, local_chat_server):
+    page.goto(local_chat_server.url)
+    page.wait_for_selector(QUESTION)
+    ask(page, "Has the town of Al-Bab been besieged since Monday?", timeout_ms=240_000)
+    final = last_answer(page)
+    screenshot(page, "chat-local-yes-no")
+    assert final.split("\n")[0].strip().rstrip(".") in {"Yes", "No"}, final
+    assert "[1]" in final

@@ -360,17 +360,19 @@ def test_cli_streams_the_model_answer_and_prints_the_stored_sentences(llama_serv
     reads, stdout = read_as_written(args, sample_home)
     streamed = run_json(*args, home=sample_home)
     # The citations are the stored sentences, whatever the model wrote.
-    assert streamed["citations"] == offline["citations"]
-    for c in offline["citations"]:
+    # The evidence given to a model starts with the extractive choice and may add runners-up.
+    assert streamed["citations"][:len(offline["citations"])] == offline["citations"]
+    for c in streamed["citations"]:
         assert c["text"] in stdout
     if streamed["model"]:
         assert streamed["model"].startswith(llama_server.MODEL)
         assert len(reads) >= 3, f"the answer came in one piece, not streamed: {reads}"
         assert {int(x) for x in MARKER.findall(streamed["answer"])} <= \
-               {c["number"] for c in offline["citations"]}
+               {c["number"] for c in streamed["citations"]}
         assert all(UNSUPPORTED_MARK in streamed["answer"] for _ in streamed["unsupported"])
     else:  # the small model cited nothing usable: the offline answer, with the notice
-        assert streamed["answer"] == offline["answer"] and FALLBACK_SUFFIX in streamed["notice"]
+        assert all(c["text"] in streamed["answer"] for c in streamed["citations"])
+        assert FALLBACK_SUFFIX in streamed["notice"]
     assert "generate_ms" in streamed["timings"]
 
 
@@ -379,10 +381,12 @@ def test_cli_with_a_dead_model_server_gives_the_offline_answer_and_a_notice(samp
     offline = offline_json(sample_home)
     served = {"NEWSDESK_LLM_URL": dead_url, "NEWSDESK_ANSWERER": "served"}
     answer = run_json("ask", AL_BAB, home=sample_home, env=served)
-    assert answer["answer"] == offline["answer"] and answer["citations"] == offline["citations"]
+    assert answer["citations"][:len(offline["citations"])] == offline["citations"]
+    assert all(c["text"] in answer["answer"] for c in answer["citations"])
     assert answer["model"] == "" and "is not reachable" in answer["notice"]
     proc = run_cli("ask", AL_BAB, home=sample_home, env=served)
-    assert proc.returncode == 0 and "note: " in proc.stdout and offline["answer"] in proc.stdout
+    assert proc.returncode == 0 and "note: " in proc.stdout
+    assert all(c["text"] in proc.stdout for c in answer["citations"])
 
 
 def test_the_engine_rewrites_follow_ups_with_the_model_and_keeps_its_citations(
