@@ -48,5 +48,8 @@ def make_generator(settings: Settings) -> Generator | None:
                                 "NEWSDESK_LLM_URL or --llm-url")
         return OpenAICompatibleGenerator.from_settings(settings)
     from assistant.local_model import LocalGenerator
+    from assistant.prompts import answer_prefix
 
-    return LocalGenerator.from_settings(settings)
+    generator = LocalGenerator.from_settings(settings)
+    generator.prefill(answer_prefix())
+    return generator

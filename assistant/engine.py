@@ -39,7 +39,8 @@ class Conversation:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def remember(self, answer: Answer) -> None:
-        span = next((c.span_text for c in answer.citations if c.span_text), "")
+        span = answer.direct_answer if answer.direct_answer not in ("", "Yes", "No") else ""
+        span = span or next((c.span_text for c in answer.citations if c.span_text), "")
         self.turns.append(Turn(answer.question, answer.standalone_question, span))
 
 

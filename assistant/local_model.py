@@ -175,6 +175,18 @@ class LocalGenerator:
             self._client.name = self.name
         yield from self._client.stream(messages, max_tokens, stop)
 
+    def prefill(self, messages: list[dict[str, str]]) -> None:
+        """Evaluate a prompt prefix in the background once the model is loaded, so llama.cpp's
+        prompt cache holds it when the first question comes (a one-token answer, discarded)."""
+        def run() -> None:
+            try:
+                for _ in self.stream(messages, 1):
+                    pass
+            except GenerationError as exc:
+                log.debug("prefill failed: %s", exc)
+
+        threading.Thread(target=run, name="newsdesk-model-prefill", daemon=True).start()
+
     def describe(self) -> dict[str, str]:
         if not self._sha256:
             self._sha256 = file_sha256(self.choice.path)

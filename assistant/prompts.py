@@ -64,6 +64,13 @@ def answer_messages(question: str, citations: Sequence[Citation], yes_no: bool |
             {"role": "user", "content": user}]
 
 
+def answer_prefix() -> list[dict[str, str]]:
+    """The part of every answer prompt that does not depend on the question: evaluated once
+    when a local model loads, so the first question pays only for its own sentences."""
+    return [{"role": "system", "content": ANSWER_SYSTEM}, *EXAMPLES,
+            {"role": "user", "content": "Sentences:\n[1]"}]
+
+
 REWRITE_SYSTEM = (
     "You rewrite the user's last question so that it can be understood without the "
     "conversation. Keep the user's words; replace pronouns like it, that, he or they with what "

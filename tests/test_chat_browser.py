@@ -180,7 +180,9 @@ def test_answer_streams_with_citation_and_highlighted_source(chat):
     assert card.locator("mark").inner_text() == AL_BAB_SENTENCE
     assert card.locator("mark strong.answer-span").inner_text() == "government forces"
     # The marker links to its card; a click brings the card into view and leaves the page.
-    chat.locator(f'{CHAT} a[href="#src-1"]').click()
+    # The extractive answer leads with the answer span ("Government forces [1].").
+    assert last_answer(chat).startswith("Government forces [1]")
+    chat.locator(f'{CHAT} a[href="#src-1"]').first.click()
     chat.wait_for_function("() => document.getElementById('src-1').classList.contains('nd-flash')")
     assert "#" not in chat.url
     assert chat.outside_requests == [], "the page must not call anything but its own server"
