@@ -52,6 +52,14 @@ class WrittenAnswer:
     def text(self) -> str:
         return "\n\n".join(x for x in (self.lead, self.body.text) if x)
 
+    @property
+    def usable(self) -> bool:
+        """Something to show: a justification that cites a source, or a direct answer whose
+        justification is shown marked unsupported (a small model often runs out of words, or
+        forgets the marker, after a right "Yes"), or the model's "Unknown"."""
+        return self.found_no_answer or self.body.usable or bool(
+            self.lead and self.body.sentences)
+
 
 _LABELS = ("answer", "because", "reason", "justification")
 
@@ -167,7 +175,7 @@ def generate_answer(generator: Generator, question: str, citations: Sequence[Cit
     if not raw.strip():
         raise GenerationError(f"the model ({generator.name}) returned no answer")
     result = written_answer(raw, citations, question)
-    if not result.found_no_answer and not result.body.usable:
+    if not result.usable:
         raise GenerationError(f"the model's answer ({generator.name}) cited none of the sources")
     yield result
 

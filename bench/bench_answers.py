@@ -125,6 +125,9 @@ def main() -> None:
                         help="Comma-separated: extractive, local-1.5b, local-0.5b.")
     parser.add_argument("--limit", type=int, default=0, help="Only the first N cases per suite.")
     parser.add_argument("--home", default="", help="Data directory (default: a temporary one).")
+    parser.add_argument("--details", default="",
+                        help="Write every case's question, gold answers, answer and scores "
+                             "to this JSON file (for looking at failures).")
     parser.add_argument("--cli-questions", type=int, default=9,
                         help="MultiHop questions asked through the CLI per local model.")
     args = parser.parse_args()
@@ -137,6 +140,7 @@ def main() -> None:
     suites = {"multihop": MULTIHOP, **rgb_suites(work)}
     base = Settings(home=args.home or str(work / "home"))
     results: dict[str, dict[str, dict]] = {}
+    details: list[dict] = []
     for answerer in args.answerers.split(","):
         settings = (base.replace(answerer="extractive") if answerer == "extractive" else
                     base.replace(answerer="local", local_model=MODELS[answerer]))
@@ -149,6 +153,10 @@ def main() -> None:
             run = run_suite(suite, settings, show_progress=True)
             results[answerer][name] = figures(run)
             results[answerer][name]["answerer_info"] = run.answerer
+            details.extend({"answerer": answerer, "suite": name, "id": r.case.id,
+                            "question": r.case.turns[-1], "answers": list(r.case.answers),
+                            "tags": list(r.case.tags), "correct": r.scores.answer_correct,
+                            "answer": r.answer} for r in run.cases)
             log(f"{answerer} / {name}: {len(suite.cases)} cases in "
                 f"{time.perf_counter() - t:.0f} s")
             if name == "multihop" and answerer != "extractive" and args.cli_questions:
@@ -156,6 +164,8 @@ def main() -> None:
                 results[answerer]["cli"] = cli_latency(str(run.settings.home),
                                                        MODELS[answerer], asked)
 
+    if args.details:
+        Path(args.details).write_text(json.dumps(details, ensure_ascii=False, indent=1))
     names = list(results)
     print(f"Answers on 2 cores ({os.cpu_count()} CPUs seen), load average "
           f"{os.getloadavg()[0]:.1f}; warm process, times from the question")

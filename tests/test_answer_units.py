@@ -126,6 +126,14 @@ def test_the_model_answer_opens_with_the_direct_answer_and_streams():
     assert "Answer:" not in "".join(deltas) and len(deltas) > 5
 
 
+def test_a_direct_answer_with_an_uncited_justification_is_kept_and_marked():
+    answer, written = answer_with_model(
+        Replay("Answer: Yes\nBecause: The two reports differ in tone."), extractive("Did it?"))
+    assert written is not None and answer.direct_answer == "Yes"
+    assert answer.text == "Yes\n\nThe two reports differ in tone. [unsupported]"
+    assert answer.notice.startswith("1 sentence of the model's answer cites no source")
+
+
 def test_a_lead_without_a_cited_justification_falls_back():
     answer, written = answer_with_model(Replay("Answer: Government forces"), extractive())
     assert written is None and FALLBACK_SUFFIX in answer.notice
