@@ -23,7 +23,7 @@ from assistant.generate import (
     answer_with_model,
     rewrite_follow_up,
 )
-from assistant.lexical import LexicalCache
+from assistant.lexical import LexicalView
 from assistant.rerank import FeatureReranker, Reranker
 from assistant.retrieve import Filters, Pool, Retriever
 from assistant.types import Answer
@@ -51,8 +51,7 @@ class Assistant:
         self.settings = settings
         self.store = store or Store(settings)
         self.embedder = embedder or embedder_for(settings)
-        self.lexical = LexicalCache(self.store, settings.home_path / "bm25"
-                                    / _safe(settings.collection), embed=self.embedder.embed)
+        self.lexical = LexicalView(self.store)
         self.retriever = Retriever(self.store, self.embedder, depth=settings.top_k)
         self.reranker = reranker or FeatureReranker(self.embedder)
         base = policy or Policy()
@@ -125,7 +124,3 @@ class Assistant:
             if len(missing) >= self.policy.max_unknown_names:
                 return "the corpus never mentions " + ", ".join(missing[:3])
         return ""
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "default"
