@@ -14,6 +14,7 @@ articles (`Store.sync_lexical`).
 from __future__ import annotations
 
 import threading
+import time
 
 from index.lexical_store import ArticleInfo, LexicalStore, SentenceRef, tokenize
 from index.store import Store
@@ -29,13 +30,23 @@ class LexicalView:
     very next one.
     """
 
+    # A private copy of a server's index also compares ids this often (replacements).
+    FULL_CHECK_SECONDS = 60.0
+
     def __init__(self, store: Store):
         self.store = store
         self._lock = threading.Lock()
+        self._full_checked: float | None = None
 
     def get(self, force_check: bool = False) -> LexicalStore:
-        del force_check  # every call checks; kept for callers of the old cache
+        """`force_check`: compare ids now (after an upload, say), not only counts."""
         with self._lock:
             self.store.refresh()
-            self.store.sync_lexical()
+            now = time.monotonic()
+            full = self.store.private_lexical and (
+                force_check or self._full_checked is None
+                or now - self._full_checked > self.FULL_CHECK_SECONDS)
+            self.store.sync_lexical(full=full)
+            if full:
+                self._full_checked = now
             return self.store.lexical

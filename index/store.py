@@ -440,15 +440,17 @@ class Store:
             done += len(articles)
         return done
 
-    def sync_lexical(self) -> int:
+    def sync_lexical(self, full: bool = False) -> int:
         """For a reader: add what the sentence index lacks, cheaply when nothing does.
 
         Writers keep the index current, so the counts agree and this costs two counts. They
         differ when this process's index is its own copy (a Chroma server without a shared
         `lexical_path`) and another machine wrote, or while a writer is mid-batch (then the
-        sentence index is ahead and there is nothing to add)."""
+        sentence index is ahead and there is nothing to add). An article another machine
+        replaced leaves the counts equal: `full` compares the ids (O(articles) ids, no texts).
+        """
         try:
-            if self.lexical.article_count() >= self.article_count():
+            if not full and self.lexical.article_count() >= self.article_count():
                 return 0
             missing = sorted(self.all_ids() - self.lexical.article_ids())
         except NewsdeskError:
@@ -456,6 +458,11 @@ class Store:
         except Exception as exc:
             raise self._error("read the sentence index", exc) from None
         return self.catch_up(missing)
+
+    @property
+    def private_lexical(self) -> bool:
+        """True when the sentence index is this machine's own copy of a server's articles."""
+        return bool(self.settings.chroma_url) and not self.settings.lexical_path
 
     # ---- reading -------------------------------------------------------------------------
 
