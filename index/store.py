@@ -400,7 +400,10 @@ class Store:
         private sentence index, that would embed every article other machines wrote, so such
         rows stay without vectors (the reranker embeds the few it needs; docs/DEPLOY.md)."""
         try:
-            chunk_articles = {m["article_id"] for m in self._all_metadatas(self.chunks)}
+            # A chunk's id is "<article id>:<n>" (`Chunk.id`): ids alone name the articles,
+            # without reading every chunk's metadata.
+            chunk_articles = {row["id"].rsplit(":", 1)[0]
+                              for row in self._all_metadatas(self.chunks, include=())}
             present = self.present_ids(sorted(chunk_articles))
             orphans = sorted(chunk_articles - present)
             self._delete_chunks_of(orphans)
