@@ -33,6 +33,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench_index.py
+	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_assistant.py
 	$(BIN)/python bench/bench_chat.py
 	$(BIN)/python bench/bench_servers.py
