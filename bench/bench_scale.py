@@ -193,9 +193,9 @@ def measure(size: int, tmp: Path, cold_runs: int, warm_questions: list[str]) -> 
     }
 
 
-FIGURES = ("index_s", "articles_per_s", "index_rss_bytes", "first_ask_s", "cold_p50_s",
-           "cold_p95_s", "warm_p50_ms", "warm_p95_ms", "answer_rss_bytes", "add5_wall_s",
-           "refresh_ask_s", "disk_bytes")
+FIGURES = ("index_s", "index_cpu_s", "articles_per_s", "index_rss_bytes", "first_ask_s",
+           "cold_p50_s", "cold_p95_s", "warm_p50_ms", "warm_p95_ms", "answer_rss_bytes",
+           "add5_wall_s", "refresh_ask_s", "disk_bytes")
 
 
 def slope(rows: list[dict], figure: str) -> float | None:
@@ -260,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     cases = json.loads(QUERIES.read_text(encoding="utf-8"))
     questions = [c["query"] for c in cases][:args.warm_questions]
+    if os.getloadavg()[0] > 0.5:
+        log(f"warning: load average {os.getloadavg()[0]:.2f}: other work shares the CPUs, so "
+            "times are longer than on an idle machine; index_cpu_s is the steadier figure")
     rows = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"newsdesk-bench-scale-{size}-") as tmp:
