@@ -46,6 +46,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench_index.py
+	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_assistant.py
 	$(BIN)/python bench/bench_chat.py
 	$(BIN)/python bench/bench_chat.py --answerer local

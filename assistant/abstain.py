@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.lexical import LexicalIndex, tokenize
+from assistant.lexical import LexicalStore, tokenize
 
 _WORD = re.compile(r"[A-Za-z][\w'’.-]*")
 # Capitalised words that are not names: question words, and words that start sentences.
@@ -41,13 +41,14 @@ def named_terms(question: str) -> list[str]:
     return out
 
 
-def unknown_names(question: str, lexical: LexicalIndex) -> list[str]:
+def unknown_names(question: str, lexical: LexicalStore) -> list[str]:
     """The question's names that the corpus never mentions (checked as BM25 terms)."""
     unknown: dict[str, str] = {}
-    for term in named_terms(question):
-        if any(ch.isdigit() for ch in term):
-            continue  # "T22" of an ISO timestamp, a model number: not a name
-        tokens = tokenize([term])[0]
-        if tokens and not any(t in lexical.vocabulary for t in tokens):
+    names = [t for t in named_terms(question) if not any(ch.isdigit() for ch in t)]
+    # (digits: "T22" of an ISO timestamp, a model number: not a name)
+    terms = tokenize(names)
+    known = lexical.known([t for tokens in terms for t in tokens])
+    for term, tokens in zip(names, terms, strict=True):
+        if tokens and not any(t in known for t in tokens):
             unknown.setdefault(tokens[0], term.removesuffix("'s").removesuffix("’s"))
     return list(unknown.values())

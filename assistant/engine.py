@@ -20,7 +20,7 @@ from assistant.answerers import EXTRACTIVE_INFO, make_generator
 from assistant.compose import NO_EVIDENCE, Policy, answer_text, cite_all, direct_answer, select
 from assistant.followup import Turn, is_follow_up, rewrite
 from assistant.generate import answer_with_model
-from assistant.lexical import LexicalCache
+from assistant.lexical import LexicalView
 from assistant.model_client import Generator
 from assistant.model_followup import rewrite_follow_up
 from assistant.rerank import FeatureReranker, Reranker
@@ -51,8 +51,7 @@ class Assistant:
         self.settings = settings
         self.store = store or Store(settings)
         self.embedder = embedder or embedder_for(settings)
-        self.lexical = LexicalCache(self.store, settings.home_path / "bm25"
-                                    / _safe(settings.collection), embed=self.embedder.embed)
+        self.lexical = LexicalView(self.store)
         self.retriever = Retriever(self.store, self.embedder, depth=settings.top_k)
         self.reranker = reranker or FeatureReranker(self.embedder)
         base = policy or Policy()
@@ -152,7 +151,3 @@ class Assistant:
             if len(missing) >= self.policy.max_unknown_names:
                 return "the corpus never mentions " + ", ".join(missing[:3])
         return ""
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "default"

@@ -7,6 +7,7 @@ metadata, not in its sentences; matching them against the catalog is cheap and p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -57,10 +58,11 @@ def _source_names(source: str) -> list[str]:
     return names
 
 
-def match(question: str, catalog: dict[str, ArticleInfo]) -> QueryMeta:
+def match(question: str, outlets: Iterable[str]) -> QueryMeta:
+    """The outlets (of the corpus's own source names) and the dates the question names."""
     folded = question.casefold()
     sources = set()
-    for source in {info.source for info in catalog.values() if info.source}:
+    for source in {s for s in outlets if s}:
         for name in _source_names(source):
             if re.search(r"(?<!\w)" + re.escape(name.casefold()) + r"(?!\w)", folded):
                 sources.add(source)

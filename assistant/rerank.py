@@ -93,11 +93,10 @@ class FeatureReranker:
         part_sims = (vectors @ self.cache.embedder.embed(parts).T).max(axis=1) if parts else sims
         top_bm25 = max((c.scores.get("bm25", 0.0) for c in candidates), default=0.0) or 1.0
         # Per-clause BM25 is off (weight 0) until a dev-set run measures it: skip its cost.
-        part_bm25 = pool.lexical.best_part_scores(parts) if parts and w.bm25_parts else None
+        part_bm25 = (pool.lexical.part_scores(parts, [c.key for c in head])
+                     if parts and w.bm25_parts else {})
         for c, sim, part_sim in zip(head, sims, part_sims, strict=True):
-            row = pool.lexical.position.get(c.key)
-            c.features["bm25_parts"] = (float(part_bm25[row]) if part_bm25 is not None
-                                        and row is not None else 0.0)
+            c.features["bm25_parts"] = float(part_bm25.get(c.key, 0.0))
             c.features["similarity"] = float(sim)
             c.features["parts"] = float(part_sim)
             c.features["bm25"] = c.scores.get("bm25", 0.0) / top_bm25
@@ -112,12 +111,14 @@ class FeatureReranker:
             _diversify(candidates, w.same_article)
 
     def _vectors(self, head: list[Candidate], pool: Pool) -> np.ndarray:
-        """Sentence vectors from the derived index where it has them, else computed now."""
-        lexical = pool.lexical
-        rows = [lexical.position.get(c.key) for c in head]
-        if lexical.vectors is not None and all(r is not None for r in rows):
-            return lexical.vectors[rows]
-        return self.cache.vectors(head)
+        """Sentence vectors as the index run stored them; any it did not store (an article
+        caught up from a Chroma server without its vectors) are computed now and kept."""
+        stored = pool.lexical.vectors([c.key for c in head])
+        missing = [c for c in head if c.key not in stored]
+        if missing:
+            stored.update(zip((c.key for c in missing), self.cache.vectors(missing),
+                              strict=True))
+        return np.stack([stored[c.key] for c in head])
 
 
 def _diversify(candidates: list[Candidate], penalty: float) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from assistant.lexical import ArticleInfo, LexicalIndex, SentenceRef
+from assistant.lexical import ArticleInfo, LexicalStore, SentenceRef
 from assistant.query_meta import QueryMeta, match, meta_score
 from index.embed import Embedder
 from index.fields import date_sort_key
@@ -92,7 +93,7 @@ class Pool:
     candidates: list[Candidate]
     articles: dict[str, Article]
     timings: dict[str, float]
-    lexical: LexicalIndex
+    lexical: LexicalStore
 
 
 class Retriever:
@@ -101,7 +102,7 @@ class Retriever:
         self.embedder = embedder
         self.depth = depth
 
-    def retrieve(self, question: str, lexical: LexicalIndex, filters: Filters | None = None
+    def retrieve(self, question: str, lexical: LexicalStore, filters: Filters | None = None
                  ) -> Pool:
         filters = filters or Filters()
         timings: dict[str, float] = {}
@@ -116,22 +117,29 @@ class Retriever:
         timings["dense_ms"] = _ms(t)
 
         t = time.perf_counter()
-        allowed = None
-        if filters.active:
-            allowed = {a for a, info in lexical.catalog.items() if filters.allows(info)}
-        bm25_hits = lexical.search(question, self.depth, allowed)
+        low, high = filters._bounds()
+        bm25_hits = lexical.search(question, self.depth, filters.sources, low, high)
         timings["bm25_ms"] = _ms(t)
+
+        t = time.perf_counter()
+        meta = match(question, lexical.sources())
+        named = _named_articles(meta, lexical, filters)
+        involved = ({h.article_id for h in chunk_hits} | {r.article_id for r, _ in bm25_hits}
+                    | {a for a, _ in title_hits} | set(named))
+        infos = lexical.infos(involved)
+        sentences = lexical.sentences_of(involved)
+        timings["catalog_ms"] = _ms(t)
 
         pool: dict[tuple[str, int], Candidate] = {}
 
         def candidate(ref: SentenceRef) -> Candidate | None:
-            info = lexical.catalog.get(ref.article_id)
-            if info is None:  # stored after the lexical index was built; next check adds it
+            info = infos.get(ref.article_id)
+            if info is None:  # removed since the search, or not committed yet
                 return None
             return pool.setdefault((ref.article_id, ref.index), Candidate(ref, info))
 
         def refs_of(article_id: str) -> list[SentenceRef]:
-            return lexical.by_article.get(article_id, [])
+            return sentences.get(article_id, [])
 
         for rank, hit in enumerate(chunk_hits):
             for ref in refs_of(hit.article_id)[hit.sentence_start:hit.sentence_end]:
@@ -150,12 +158,9 @@ class Retriever:
                 if c is not None:
                     c.ranks.setdefault("title", rank)
                     c.scores["title"] = score
-        meta = match(question, lexical.catalog)
-        if meta.sources and meta.dates:
-            for article_id, info in lexical.catalog.items():
-                if filters.allows(info) and all(meta_score(meta, info)):
-                    for ref in refs_of(article_id):
-                        candidate(ref)
+        for article_id in named:
+            for ref in refs_of(article_id):
+                candidate(ref)
 
         candidates = list(pool.values())
         for c in candidates:
@@ -172,6 +177,20 @@ class Retriever:
                 c.text = article.text[c.ref.start:c.ref.end]
                 kept.append(c)
         return Pool(question, vector, meta, kept, articles, timings, lexical)
+
+
+def _named_articles(meta: QueryMeta, lexical: LexicalStore, filters: Filters
+                    ) -> dict[str, ArticleInfo]:
+    """Articles of an outlet the question names, published on (or a day from) a date it
+    gives: found by the catalog's (source, date) index, then checked exactly."""
+    if not (meta.sources and meta.dates):
+        return {}
+    days = sorted(meta.dates)
+    low = datetime(days[0].year, days[0].month, days[0].day, tzinfo=UTC) - timedelta(days=2)
+    high = datetime(days[-1].year, days[-1].month, days[-1].day, tzinfo=UTC) + timedelta(days=3)
+    found = lexical.articles_from(sorted(meta.sources), low.timestamp(), high.timestamp())
+    return {a: info for a, info in sorted(found.items())
+            if filters.allows(info) and all(meta_score(meta, info))}
 
 
 def _ms(start: float) -> float:

@@ -82,7 +82,7 @@ def run_newsdesk(questions: list[dict], corpus: Path, home: Path, details: list[
     from ui.index_run import run_index
 
     # NEWSDESK_* (model cache, chunk size...) apply; the store is always a fresh one.
-    settings = load_settings({"home": str(home), "chroma_url": ""})
+    settings = load_settings({"home": str(home), "chroma_url": "", "answerer": "extractive"})
     embedder = embedder_for(settings)
     t = time.perf_counter()
     embedder.embed(["warm-up"])

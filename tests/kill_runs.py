@@ -181,6 +181,8 @@ def fresh_snapshot(home: Path) -> dict:
         raise RuntimeError(f"reading {home} failed: {proc.stderr.strip()[-500:]}")
     state = json.loads(proc.stdout)
     state["chunks"] = [tuple(row) for row in state["chunks"]]
+    state["lexical"] = {name: [tuple(row) for row in rows]
+                        for name, rows in state["lexical"].items()}
     return state
 
 
@@ -195,6 +197,7 @@ def read_state(home: Path) -> dict:
     state["vectors"] = {name: _vectors(c) for name, c in collections.items()}
     state["unfindable"] = {name: _unfindable(c, state["vectors"][name])
                            for name, c in collections.items()}
+    state["vectors"]["sentences"] = store.lexical.all_vectors()
     return state
 
 
@@ -231,7 +234,13 @@ def compare(expected: dict, actual: dict) -> list[str]:
                      f"{len(got_rows - want_rows)} extra")
     if expected["chunk_count"] != actual["chunk_count"]:
         diffs.append(f"chunk count {actual['chunk_count']} != {expected['chunk_count']}")
-    for name in ("chunks", "articles"):
+    for name in ("articles", "sentences"):  # the sentence index: rows, terms, offsets
+        want_rows = set(expected.get("lexical", {}).get(name, []))
+        got_rows = set(actual.get("lexical", {}).get(name, []))
+        if want_rows != got_rows:
+            diffs.append(f"sentence index {name}: {len(want_rows - got_rows)} missing, "
+                         f"{len(got_rows - want_rows)} extra")
+    for name in ("chunks", "articles", "sentences"):
         lost = actual.get("unfindable", {}).get(name, [])
         if lost:
             diffs.append(f"{len(lost)} {name} not found by their own vector, e.g. {lost[0]}")

@@ -1,9 +1,9 @@
 """Newsdesk against a real `chroma run` server, through the real CLI.
 
 The server must be a drop-in for the embedded store: the same corpus gives the same stats and
-the same answers, the derived BM25 index is rebuilt from the server's contents into whatever
-NEWSDESK_HOME the process has, and a server that is down or dies mid-run gives one error line
-naming its URL and loses nothing.
+the same answers, a process without a shared sentence index catches its own copy up from the
+server's contents (in whatever NEWSDESK_HOME it has), and a server that is down or dies
+mid-run gives one error line naming its URL and loses nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from conftest import MULTIHOP_QUERIES, NEWSDESK, ROOT, SAMPLE, run_cli, run_json
 from council_corpus import write_council
 from store_snapshot import snapshot
 
+from index.lexical_store import SqliteLexicalStore
 from index.settings import Settings
 
 pytest_plugins = ["servers"]
@@ -60,11 +61,19 @@ def ask_all(qs: list[str], **kwargs) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def server_sample(chroma_server, tmp_path_factory) -> str:
+def shared_lexical(tmp_path_factory):
+    """The sentence index every process of the deployment shares (NEWSDESK_LEXICAL_PATH)."""
+    return tmp_path_factory.mktemp("shared") / "newsdesk.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def server_sample(chroma_server, shared_lexical, tmp_path_factory) -> str:
     """The sample corpus indexed into the server by the real CLI (`--chroma-url`)."""
     home = tmp_path_factory.mktemp("server-index-home")
-    report = run_json("index", str(SAMPLE), "--chroma-url", chroma_server.url, home=home)
+    report = run_json("index", str(SAMPLE), "--chroma-url", chroma_server.url, home=home,
+                      env={"NEWSDESK_LEXICAL_PATH": str(shared_lexical)})
     assert report["errors"] == [] and report["articles_added"] > 300
+    assert not (home / "lexical").exists()
     return chroma_server.url
 
 
@@ -79,7 +88,7 @@ def test_stats_through_the_server_match_the_embedded_store(server_sample, sample
 def test_answers_through_the_server_equal_the_embedded_store(server_sample, sample_home,
                                                             tmp_path):
     qs = questions()
-    fresh_home = tmp_path / "fresh-home"  # no BM25 index yet: it must be built from the server
+    fresh_home = tmp_path / "fresh-home"  # no sentence index: caught up from the server
     served = ask_all(qs, home=fresh_home, env=server_env(server_sample))
     embedded = ask_all(qs, home=sample_home)
     for s, e in zip(served, embedded, strict=True):
@@ -90,10 +99,26 @@ def test_answers_through_the_server_equal_the_embedded_store(server_sample, samp
     assert served[0]["abstained"] is False
     assert "government forces" in {c["answer_span"] for c in served[0]["citations"]}
     assert served[2]["abstained"] is True
-    bm25 = fresh_home / "bm25" / "newsdesk"
-    assert (bm25 / "refs.json").is_file()
-    refs = json.loads((bm25 / "refs.json").read_text(encoding="utf-8"))
-    assert refs["signature"].startswith("327-") and len(refs["catalog"]) == 327
+    copy = SqliteLexicalStore(fresh_home / "lexical" / "newsdesk.sqlite3")
+    assert copy.article_count() == 327 and copy.sentence_count() > 327
+
+
+def test_a_fresh_process_sharing_the_sentence_index_answers_without_catching_up(
+        server_sample, shared_lexical, sample_home, tmp_path):
+    """Server mode as deployed: a fresh NEWSDESK_HOME, the Chroma server and the shared
+    sentence index; nothing is derived or copied, whatever the corpus size."""
+    qs = questions()
+    before = shared_lexical.stat().st_mtime_ns
+    fresh_home = tmp_path / "fresh-home"
+    started = time.perf_counter()
+    served = ask_all(qs, home=fresh_home, env=server_env(
+        server_sample, NEWSDESK_LEXICAL_PATH=str(shared_lexical)))
+    seconds = time.perf_counter() - started
+    embedded = ask_all(qs, home=sample_home)
+    assert [comparable(s) for s in served] == [comparable(e) for e in embedded]
+    assert not (fresh_home / "lexical").exists()
+    assert shared_lexical.stat().st_mtime_ns == before  # read, never written
+    assert seconds < 120, seconds  # one process start and five questions
 
 
 @pytest.mark.parametrize("command", ["stats", "ask", "index"])
@@ -163,7 +188,7 @@ def test_a_server_that_dies_between_questions_gives_one_error_line(chroma_server
         first = json.loads(proc.stdout.readline())
         assert first["abstained"] is False
         server.kill()
-        time.sleep(2.5)  # past the lexical cache's re-check interval: the store is asked again
+        time.sleep(0.5)  # the store is asked again before every question
         out, err = proc.communicate(AL_BAB_QUESTION + "\n", timeout=300)
     finally:
         if proc.poll() is None:

@@ -45,6 +45,26 @@ def test_onnx_vectors_equal_sentence_transformers(exported, embedder):
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
+def test_bulk_onnx_vectors_equal_sentence_transformers(exported, embedder):
+    """What indexing embeds (chunks, headlines, sentences of real articles), in bulk through
+    the graph (sorted by length, small padded batches), equals sentence-transformers' vectors."""
+    from index.indexer import Indexer, batch_texts, read_inputs
+
+    articles, _ = read_inputs([SAMPLE / "multihop-rag-evidence.jsonl"])
+    articles = articles[:60]
+    indexer = Indexer(None, lambda: exported, Settings().chunk_tokens)
+    chunks = [c for a in articles for c in indexer.prepare(a)]
+    texts, _ = batch_texts(articles, chunks)
+    texts += TEXTS
+    assert len(texts) > 200, len(texts)
+    got = exported.embed(texts)
+    assert exported.engine == "onnx"
+    expected = embedder.model.encode(texts, batch_size=64, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    assert float(np.abs(got - expected).max()) < onnx_encoder.MAX_DIFFERENCE
+
+
 def test_token_counts_equal_the_models_own_tokenizer(embedder):
     texts = [t for t in TEXTS if t] + ["Dr. Smith's U.N. report, Jan. 2017: 'hello'."]
     hf = embedder.model.tokenizer(texts, add_special_tokens=False, truncation=False)
@@ -78,7 +98,7 @@ def test_answering_a_question_never_imports_torch(tmp_path):
     home, cache = tmp_path / "home", tmp_path / "cache"
     env = {"NEWSDESK_MODEL_CACHE": str(cache)}
     run_cli("index", str(SAMPLE / "al-bab-2017.txt"), home=home, env=env, check=True)
-    run_cli("ask", "Who besieged al-Bab?", home=home, env=env, check=True)  # derives BM25
+    run_cli("ask", "Who besieged al-Bab?", home=home, env=env, check=True)
     probe = (
         "import sys, json\n"
         "from ui.cli import app\n"
