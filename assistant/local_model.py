@@ -83,13 +83,24 @@ def serve_forever(path: Path, host: str, port: int, alias: str = "", threads: in
 
     import xllamacpp
 
+    stop = threading.Event()
+
+    def on_signal(*_) -> None:
+        stop.set()
+
+    # Before the (slow) load too: a SIGTERM then must still end the process, and llama.cpp may
+    # install handlers of its own while it loads, so ours are set again afterwards.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
     server = xllamacpp.Server(server_params(path, threads or default_threads(), host, port,
                                             alias))
-    print(f"serving {path.name} at {server.listening_address}/v1", flush=True)
-    stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+        signal.signal(sig, on_signal)
+    if stop.is_set():
+        return
+    print(f"serving {path.name} at {server.listening_address}/v1", flush=True)
+    while not stop.wait(0.5):
+        pass
 
 
 class _LoadedModel:
