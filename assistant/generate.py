@@ -5,7 +5,7 @@ to answer from exactly those sentences, numbered [1]..[n], each with its outlet 
 replies in a fixed two-part form, "Answer: <Yes/No, or the name, date, number asked for>" and
 "Because: <a short justification citing [n]>": small models (1.5B parameters here) follow a
 form far better than an instruction to "start with the answer", and the form tells apart the
-direct answer (shown first, in bold), its justification (verified like every model sentence)
+direct answer (shown first), its justification (verified like every model sentence)
 and "Unknown" (the model found no answer in the sentences: an abstention, not a guess).
 
 If the model fails, times out, or writes nothing that cites a source, the caller keeps the
@@ -30,7 +30,8 @@ FALLBACK_SUFFIX = "showing the cited sentences instead"
 MAX_ANSWER_TOKENS = 160
 MODEL_FOUND_NO_ANSWER = "the cited sentences do not answer it"
 
-_LABEL_RE = re.compile(r"^\s*(?:\*\*)?(answer|because|reason|justification)(?:\*\*)?\s*:(?:\*\*)?",
+_LABELS = ("answer", "because", "reason", "justification")
+_LABEL_RE = re.compile(rf"^\s*(?:\*\*)?({'|'.join(_LABELS)})(?:\*\*)?\s*:(?:\*\*)?",
                        re.IGNORECASE)
 _UNKNOWN_RE = re.compile(
     r"^\W*(?:unknown|not (?:stated|mentioned|given|known|specified)|insufficient|"
@@ -59,9 +60,6 @@ class WrittenAnswer:
         forgets the marker, after a right "Yes"), or the model's "Unknown"."""
         return self.found_no_answer or self.body.usable or bool(
             self.lead and self.body.sentences)
-
-
-_LABELS = ("answer", "because", "reason", "justification")
 
 
 class LabelFilter:
@@ -112,9 +110,8 @@ def _could_be_label(prefix: str) -> bool:
 
 def split_written(raw: str) -> tuple[str, str]:
     """The lead (after "Answer:") and the justification (the rest, labels removed)."""
-    lines = [ln for ln in raw.strip().splitlines()]
     lead, body, seen_answer = "", [], False
-    for line in lines:
+    for line in raw.strip().splitlines():
         match = _LABEL_RE.match(line)
         label = match.group(1).lower() if match else ""
         content = line[match.end():].strip().strip("*").strip() if match else line.strip()
@@ -122,8 +119,6 @@ def split_written(raw: str) -> tuple[str, str]:
             lead, seen_answer = content, True
         elif content:
             body.append(content)
-    if not seen_answer and body:  # no form: the first sentence or line is the lead
-        lead = ""
     return lead, "\n".join(body)
 
 

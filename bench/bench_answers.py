@@ -60,6 +60,8 @@ def rgb_suites(work: Path) -> dict[str, Path]:
 
 def figures(result) -> dict:
     """The bench's view of one run: the eval's own metrics plus timings and model use."""
+    from index.sentences import split_sentences
+
     agg = result.aggregate
     cases = [r for r in result.cases if r.answer]
     answerable = [r for r in cases if r.case.answerable]
@@ -67,7 +69,8 @@ def figures(result) -> dict:
     timings = [r.answer["timings"] for r in cases]
     used = [r.answer for r in cases if r.answer.get("model")]
     sentences = sum(len(a.get("unsupported") or []) for a in used)
-    total_sentences = sum(max(1, a["answer"].count("\n") + a["answer"].count(". ")) for a in used)
+    # Counted with the splitter the verifier uses, so the share is of the sentences it judged.
+    total_sentences = sum(len(split_sentences(a["answer"], "answer")) for a in used)
     out = {
         "answer_accuracy": agg.get("answer_accuracy"),
         "by_type": {t: v["answer_accuracy"] for t, v in

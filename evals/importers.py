@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import normal_url
-from evals.suite import Case, SuiteError
+from evals.suite import Case, SuiteError, read_lines
 
 
 @dataclass
@@ -150,14 +150,8 @@ def _iso_date(value: Any, where: str) -> str:
 
 
 def _read_jsonl(path: Path, what: str) -> list[tuple[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise SuiteError(f"{path}: no such file; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{path}: cannot read the {what} ({exc})") from None
     out = []
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(read_lines(path, what), start=1):
         if not raw.strip():
             continue
         try:

@@ -74,14 +74,19 @@ class Suite:
     header: dict[str, Any] = field(default_factory=dict)
 
 
+def read_lines(path: Path, what: str) -> list[str]:
+    """A suite or dataset file's lines, or one line saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise SuiteError(f"{path}: no such {what} file; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"{path}: cannot read the {what} ({exc})") from None
+
+
 def load_suite(path: str | Path) -> Suite:
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise SuiteError(f"{path}: no such suite file; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{path}: cannot read the suite ({exc})") from None
+    lines = read_lines(path, "suite")
     header: dict[str, Any] = {}
     cases: list[Case] = []
     seen: dict[str, int] = {}
