@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.spans import load_nlp
+from assistant.nlp import load_nlp
 
 
 @dataclass(frozen=True)
