@@ -133,6 +133,8 @@ def main() -> None:
                              "to this JSON file (for looking at failures).")
     parser.add_argument("--cli-questions", type=int, default=9,
                         help="MultiHop questions asked through the CLI per local model.")
+    parser.add_argument("--suites", default="multihop,rgb,rgb-negative",
+                        help="Comma-separated subset of: multihop, rgb, rgb-negative.")
     args = parser.parse_args()
 
     from evals.runner import run_suite
@@ -140,7 +142,9 @@ def main() -> None:
     from index.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="bench-answers-"))
-    suites = {"multihop": MULTIHOP, **rgb_suites(work)}
+    wanted = args.suites.split(",")
+    suites = {name: path for name, path in {"multihop": MULTIHOP, **rgb_suites(work)}.items()
+              if name in wanted}
     base = Settings(home=args.home or str(work / "home"))
     results: dict[str, dict[str, dict]] = {}
     details: list[dict] = []
@@ -177,7 +181,7 @@ def main() -> None:
     def row(label: str, suite: str, key: str, sub: str = "") -> None:
         cells = []
         for n in names:
-            value = results[n][suite].get(key)
+            value = results[n].get(suite, {}).get(key)
             if sub:
                 value = (value or {}).get(sub)
             cells.append(_shown(value))
