@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from index.environment import use_offline_env
+
+use_offline_env(force=True)
 # A developer's own settings must not leak into the tests.
 for name in list(os.environ):
     if name.startswith("NEWSDESK_"):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from index.environment import quiet_loggers, use_offline_env
 from index.errors import NewsdeskError
 from index.fields import date_sort_key
 from index.settings import Settings, load_settings
@@ -43,14 +43,10 @@ LocalModelOpt = Annotated[str | None, typer.Option(
 
 def quiet_libraries() -> None:
     """Keep third-party chatter off the terminal and forbid any model-hub download."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    use_offline_env()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "urllib3", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    quiet_loggers()
 
 
 def settings_from(**flags) -> Settings:
@@ -302,7 +298,7 @@ def model_status_cmd(as_json: JsonOpt = False) -> None:
 
 
 def _add_eval_commands() -> None:
-    from evals.cli import app as eval_app
+    from ui.eval_cli import app as eval_app
 
     app.add_typer(eval_app, name="eval", help="Run, import and compare eval suites.")
 
