@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 
+from index.dates import check_date
 from index.environment import quiet_loggers, use_offline_env
 from index.errors import NewsdeskError
-from index.fields import date_sort_key
 from index.settings import Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -145,9 +145,8 @@ def ask_cmd(
     quiet_libraries()
     try:
         filters = Filters(since or "", until or "", tuple(source or ()))
-        for value, flag in ((since, "--since"), (until, "--until")):
-            if value and date_sort_key(value) is None:
-                fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
+        check_date(since or "", "--since")
+        check_date(until or "", "--until")
         assistant = Assistant(settings_from(home=home, chroma_url=chroma_url, llm_url=llm_url,
                                             llm_model=llm_model, answerer=answerer,
                                             local_model=local_model))
