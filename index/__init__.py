@@ -2,4 +2,46 @@
 
 This layer is the bottom of the one-way flow (articles -> index -> assistant -> ui/evals):
 it imports nothing from `assistant`, `ui` or `evals`.
+
+What a Python user needs is importable from here (each name is loaded on first use, so
+`import index` stays cheap):
+
+    from index import index_paths, load_settings
+    report = index_paths(load_settings(), ["data/sample"])   # an IndexReport
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "index_paths": "index.indexer",
+    "IndexReport": "index.indexer",
+    "Settings": "index.settings",
+    "load_settings": "index.settings",
+    "NewsdeskError": "index.errors",
+    "Article": "index.types",
+    "LoadError": "index.types",
+    "Store": "index.store",
+}
+__all__ = ["Article", "IndexReport", "LoadError", "NewsdeskError", "Settings", "Store",
+           "index_paths", "load_settings"]
+
+if TYPE_CHECKING:
+    from index.errors import NewsdeskError
+    from index.indexer import IndexReport, index_paths
+    from index.settings import Settings, load_settings
+    from index.store import Store
+    from index.types import Article, LoadError
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'index' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
