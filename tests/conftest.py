@@ -53,6 +53,14 @@ def run_json(*args: str, **kwargs) -> dict:
     return json.loads(lines[-1])
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that needs llama.cpp's model server is marked `model_server`, wherever its
+    fixtures ask for it, so `make test-fast` (-m "not model_server ...") never starts one."""
+    for item in items:
+        if "llama_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model_server)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from index.embed import get_embedder
