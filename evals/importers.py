@@ -136,7 +136,8 @@ def realtimeqa(path: Path, name: str, corpus_path: Path, corpus_ref: str) -> Rea
 
 
 def _realtimeqa_answers(record: dict, where: str) -> list[str]:
-    """The shared split gives the correct choice's text; upstream gives its index (["2"])."""
+    """The answer as the correct choice's text (as some copies of the dataset give it), or as
+    its index into `choices` (["2"], as upstream RealTimeQA gives it)."""
     answer = record.get("answer")
     choices = record.get("choices") or []
     if isinstance(answer, str) and answer.strip():

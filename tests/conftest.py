@@ -77,7 +77,8 @@ def sample_home(tmp_path_factory) -> Path:
     return home
 
 
-# ---- the browser tests: Debian's Chromium, launched by path (see ../shared/TESTING.md) ------
+# ---- the browser tests: Debian's Chromium (apt), launched by path (tests/browser_support.py);
+# Playwright's own browser download is never used ---------------------------------------------
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
