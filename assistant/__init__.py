@@ -14,8 +14,9 @@ included (each name is loaded on first use, so `import assistant` stays cheap):
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from index.lazy import lazy_exports
 
 _EXPORTS = {
     "Assistant": "assistant.engine",
@@ -41,12 +42,4 @@ if TYPE_CHECKING:
     from index.settings import Settings, load_settings
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'assistant' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,6 +1,6 @@
 """Newsdesk's index layer: article files in, a searchable Chroma store out.
 
-This layer is the bottom of the one-way flow (articles -> index -> assistant -> ui/evals):
+This layer is the bottom of the one-way flow (articles -> index -> assistant -> evals -> ui):
 it imports nothing from `assistant`, `ui` or `evals`.
 
 What a Python user needs is importable from here (each name is loaded on first use, so
@@ -12,8 +12,9 @@ What a Python user needs is importable from here (each name is loaded on first u
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from index.lazy import lazy_exports
 
 _EXPORTS = {
     "index_paths": "index.indexer",
@@ -36,12 +37,4 @@ if TYPE_CHECKING:
     from index.types import Article, LoadError
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'index' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
