@@ -63,3 +63,32 @@ def test_the_readme_snippet_indexes_the_sample_and_answers_with_a_verbatim_citat
     assert f"[1] {BESIEGED}" in lines, proc.stdout
     assert "government forces" in lines[0].lower(), proc.stdout
     assert any((tmp_path / "home").iterdir())  # the store went where NEWSDESK_HOME says
+
+
+def test_evals_is_a_library_that_runs_a_suite_and_returns_the_recorded_run(tmp_path):
+    """`evals.record.evaluate` as a Python user calls it: the shipped al-Bab suite, progress
+    through callbacks, the run folder written and handed back, a second run diffed."""
+    import json
+
+    from evals.record import evaluate, failed_gates
+    from index.settings import load_settings
+
+    settings = load_settings({"home": str(tmp_path / "home"), "answerer": "extractive"})
+    indexed, asked = [], []
+    first = evaluate("al-bab", settings, runs_dir=tmp_path / "runs",
+                     index_progress=lambda *a: indexed.append(a),
+                     case_progress=lambda *a: asked.append(a))
+    assert indexed[0] == (0, 1, 0) and indexed[-1][:2] == (1, 1) and indexed[-1][2] > 0
+    assert asked[0] == (0, 9, None) and [a[0] for a in asked] == list(range(10))
+    assert 0 <= asked[-1][2] <= 1  # the answer accuracy so far, for a bar
+    assert first.folder.parent == tmp_path / "runs" / "al-bab" and first.diff is None
+    assert json.loads((first.folder / "run.json").read_text(encoding="utf-8")) == first.record
+    assert (first.folder / "report.html").is_file() and first.aggregate["cases"] == 9
+    assert failed_gates(first.aggregate, {"citation_verbatim_rate": 1.0}) == []
+    assert failed_gates(first.aggregate, {"answer_accuracy": 1.01}) == [
+        ("answer_accuracy", first.aggregate["answer_accuracy"], 1.01)]
+
+    again = evaluate("al-bab", settings, runs_dir=tmp_path / "runs")
+    assert again.diff is not None and again.diff.before == str(first.folder)
+    assert again.regressions == 0 and "no case got worse" in again.diff_text()
+    assert again.record["index"]["articles_unchanged"] == 1
