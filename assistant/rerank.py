@@ -20,8 +20,8 @@ import numpy as np
 
 from assistant.query_meta import question_parts
 from assistant.retrieve import Candidate, Pool
+from index.chunks import embedding_text
 from index.embed import Embedder
-from index.indexer import embedding_text
 
 
 class Reranker(Protocol):

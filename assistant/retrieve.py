@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from assistant.lexical import ArticleInfo, LexicalStore, SentenceRef
 from assistant.query_meta import QueryMeta, match, meta_score
+from index.dates import date_sort_key
 from index.embed import Embedder
-from index.fields import date_sort_key
 from index.store import Store
 from index.types import Article
 

@@ -2,8 +2,9 @@
 
 The cited sentence is the proof; the span is only a highlight on top of it. A wrong highlight
 misleads a reader who trusts it, a missing one costs nothing, so every rule here prefers to
-return None over guessing. No extractive reader is available offline (see `shared/MODELS.md`),
-so the span comes from spaCy's small English pipeline plus a few rules:
+return None over guessing. No extractive reader (a SQuAD-style QA model) ships its weights in a
+PyPI package, and nothing is fetched from a model hub (docs/ARCHITECTURE.md), so the span comes
+from spaCy's small English pipeline plus a few rules:
 
 1. The question's wh-type decides which kind of phrase can answer it (`question_type`).
 2. Candidates are the sentence's entities and noun phrases of that kind, minus anything the

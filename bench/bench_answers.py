@@ -140,6 +140,7 @@ def main() -> None:
     from evals.runner import run_suite
     from evals.suite import load_suite
     from index.settings import Settings
+    from ui.progress import CaseBar, IndexBar
 
     work = Path(tempfile.mkdtemp(prefix="bench-answers-"))
     wanted = args.suites.split(",")
@@ -157,7 +158,13 @@ def main() -> None:
             if args.limit:
                 suite = replace(suite, cases=suite.cases[:args.limit])
             t = time.perf_counter()
-            run = run_suite(suite, settings, show_progress=True)
+            index_bar, case_bar = IndexBar(), CaseBar(suite.name)
+            try:
+                run = run_suite(suite, settings, index_progress=index_bar,
+                                case_progress=case_bar)
+            finally:
+                index_bar.close()
+                case_bar.close()
             results[answerer][name] = figures(run)
             results[answerer][name]["answerer_info"] = run.answerer
             details.extend({"answerer": answerer, "suite": name, "id": r.case.id,

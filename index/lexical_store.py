@@ -34,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.fields import date_sort_key
+from index.dates import date_sort_key
 from index.types import Article
 
 SCHEMA_VERSION = "1"
