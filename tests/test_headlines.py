@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from index.chunks import embedding_text
-from index.headlines import headline, heading_line, is_url, slug_headline
+from index.headlines import heading_line, headline, is_url, slug_headline
 from index.loaders import iter_inputs
 from index.types import Article
 
