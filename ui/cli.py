@@ -130,6 +130,10 @@ def ask_cmd(
                                                    "date (YYYY-MM-DD).")] = None,
     source: Annotated[list[str] | None, typer.Option(
         help="Only articles from this source (repeatable).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The date the question is asked (YYYY-MM-DD): with a time clue such as "
+                        "'this week' or 'recently', pages published far from it rank lower."
+    )] = None,
     stream: Annotated[bool, typer.Option(
         "--stream/--no-stream",
         help="With a model server: print its answer token by token as it is written.")] = True,
@@ -149,7 +153,7 @@ def ask_cmd(
     quiet_libraries()
     try:
         filters = Filters(since or "", until or "", tuple(source or ()))
-        for value, flag in ((since, "--since"), (until, "--until")):
+        for value, flag in ((since, "--since"), (until, "--until"), (as_of, "--as-of")):
             if value and date_sort_key(value) is None:
                 fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
         assistant = Assistant(settings_from(home=home, chroma_url=chroma_url, llm_url=llm_url,
@@ -169,7 +173,8 @@ def ask_cmd(
                 continue
             streamed.clear()
             answer = assistant.ask(q, conversation, filters,
-                                   on_delta=show if stream and not as_json else None)
+                                   on_delta=show if stream and not as_json else None,
+                                   as_of=as_of)
             if as_json:
                 emit(answer.to_json())
                 continue
