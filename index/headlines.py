@@ -5,8 +5,8 @@ article does) or no title at all. The headline is put in front of every embedded
 sentence and is searched on its own, so a URL there turns the article's topic signal into
 noise ("https", "www", "index", "html"). This module decides, once at load time, what the
 headline is: the record's title when it is a real one, else the words of the URL's slug
-(`.../squid-game-season-2/index.html` -> "Squid game season 2"), else the page's first line
-when it reads like a heading, else nothing.
+(`.../harbour-bridge-reopens-2/index.html` -> "Harbour bridge reopens 2"), else the page's
+first line when it reads like a heading, else nothing.
 """
 
 from __future__ import annotations
