@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from index.articles import new_article
-from index.dates import date_sort_key, parse_date  # noqa: F401 - re-exported for callers not yet moved to index.dates
+from index.dates import parse_date
 from index.errors import NewsdeskError, clip
 from index.types import Article
 

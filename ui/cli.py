@@ -126,6 +126,10 @@ def ask_cmd(
                                                    "date (YYYY-MM-DD).")] = None,
     source: Annotated[list[str] | None, typer.Option(
         help="Only articles from this source (repeatable).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The date the question is asked (YYYY-MM-DD): with a time clue such as "
+                        "'this week' or 'recently', pages published far from it rank lower."
+    )] = None,
     stream: Annotated[bool, typer.Option(
         "--stream/--no-stream",
         help="With a model server: print its answer token by token as it is written.")] = True,
@@ -145,8 +149,8 @@ def ask_cmd(
     quiet_libraries()
     try:
         filters = Filters(since or "", until or "", tuple(source or ()))
-        check_date(since or "", "--since")
-        check_date(until or "", "--until")
+        for value, flag in ((since, "--since"), (until, "--until"), (as_of, "--as-of")):
+            check_date(value or "", flag)
         assistant = Assistant(settings_from(home=home, chroma_url=chroma_url, llm_url=llm_url,
                                             llm_model=llm_model, answerer=answerer,
                                             local_model=local_model))
@@ -164,7 +168,8 @@ def ask_cmd(
                 continue
             streamed.clear()
             answer = assistant.ask(q, conversation, filters,
-                                   on_delta=show if stream and not as_json else None)
+                                   on_delta=show if stream and not as_json else None,
+                                   as_of=as_of)
             if as_json:
                 emit(answer.to_json())
                 continue
