@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.lexical import LexicalStore, tokenize
+from index.lexical_store import LexicalStore, tokenize
 
 _WORD = re.compile(r"[A-Za-z][\w'’.-]*")
 # Capitalised words that are not names: question words, and words that start sentences.

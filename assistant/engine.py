@@ -21,12 +21,12 @@ from assistant.answerers import EXTRACTIVE_INFO, make_generator
 from assistant.compose import NO_EVIDENCE, Policy, answer_text, cite_all, direct_answer, select
 from assistant.followup import Turn, is_follow_up, rewrite
 from assistant.generate import answer_with_model
-from assistant.lexical import LexicalView
 from assistant.model_client import Generator
 from assistant.model_followup import rewrite_follow_up
 from assistant.recency import parse_as_of
 from assistant.rerank import FeatureReranker, Reranker
 from assistant.retrieve import Filters, Pool, Retriever
+from assistant.sentence_index import CurrentSentenceIndex
 from assistant.types import Answer
 from index.embed import Embedder, embedder_for
 from index.settings import Settings
@@ -53,7 +53,7 @@ class Assistant:
         self.settings = settings
         self.store = store or Store(settings)
         self.embedder = embedder or embedder_for(settings)
-        self.lexical = LexicalView(self.store)
+        self.lexical = CurrentSentenceIndex(self.store)
         self.retriever = Retriever(self.store, self.embedder, depth=settings.top_k)
         self.reranker = reranker or FeatureReranker(self.embedder)
         base = policy or Policy()

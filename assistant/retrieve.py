@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from assistant.lexical import ArticleInfo, LexicalStore, SentenceRef
 from assistant.query_meta import QueryMeta, match, meta_score
 from index.dates import date_sort_key
 from index.embed import Embedder
 from index.furniture import is_furniture
+from index.lexical_store import ArticleInfo, LexicalStore, SentenceRef
 from index.store import Store
 from index.types import Article
 

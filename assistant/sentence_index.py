@@ -1,4 +1,4 @@
-"""The assistant's view of the sentence index the index run keeps (`index.lexical_store`).
+"""The sentence index (`index.lexical_store`) kept current for a long-running process.
 
 Nothing is derived here any more: BM25 terms, sentence vectors and the article catalog are
 written by `newsdesk index` in the same batch as each article, so a question reads only the
@@ -16,13 +16,11 @@ from __future__ import annotations
 import threading
 import time
 
-from index.lexical_store import ArticleInfo, LexicalStore, SentenceRef, tokenize
+from index.lexical_store import LexicalStore
 from index.store import Store
 
-__all__ = ["ArticleInfo", "LexicalStore", "LexicalView", "SentenceRef", "tokenize"]
 
-
-class LexicalView:
+class CurrentSentenceIndex:
     """The sentence index of a store, current as of the last `get()`.
 
     `get()` costs a read of the embedded store's write sequence and two counts: cheap enough
