@@ -18,9 +18,9 @@ from assistant.query_meta import QueryMeta, match, meta_score
 from index.dates import date_sort_key
 from index.embed import Embedder
 from index.furniture import is_furniture
-from index.lexical_store import ArticleInfo, LexicalStore, SentenceRef
+from index.lexical_store import ArticleInfo, LexicalStore
 from index.store import Store
-from index.types import Article
+from index.types import Article, Sentence
 
 RRF_K = 60  # the constant from Cormack et al. (2009); robust, not tuned
 
@@ -73,7 +73,7 @@ class Filters:
 
 @dataclass
 class Candidate:
-    ref: SentenceRef
+    ref: Sentence
     info: ArticleInfo
     text: str = ""
     ranks: dict[str, int] = field(default_factory=dict)
@@ -136,13 +136,13 @@ class Retriever:
 
         pool: dict[tuple[str, int], Candidate] = {}
 
-        def candidate(ref: SentenceRef) -> Candidate | None:
+        def candidate(ref: Sentence) -> Candidate | None:
             info = infos.get(ref.article_id)
             if info is None:  # removed since the search, or not committed yet
                 return None
             return pool.setdefault((ref.article_id, ref.index), Candidate(ref, info))
 
-        def refs_of(article_id: str) -> list[SentenceRef]:
+        def refs_of(article_id: str) -> list[Sentence]:
             return sentences.get(article_id, [])
 
         for rank, hit in enumerate(chunk_hits):

@@ -37,6 +37,7 @@ import numpy as np
 from index.dates import date_sort_key
 from index.furniture import RECURRING_ARTICLES, is_furniture, short_enough_to_recur, text_key
 from index.types import Article
+from index.types import Sentence as SentenceRef  # one type: a sentence is a span of its article
 
 SCHEMA_VERSION = "2"  # 2: sentences.text_key (recurring lines); furniture has no terms
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s' (and scikit-learn's) token pattern
@@ -51,14 +52,6 @@ class ArticleInfo:
     source: str
     published_at: str
     published_ts: float | None
-
-
-@dataclass(frozen=True)
-class SentenceRef:
-    article_id: str
-    index: int
-    start: int
-    end: int
 
 
 @lru_cache(maxsize=1)

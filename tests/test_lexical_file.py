@@ -8,8 +8,9 @@ import pytest
 
 from index.articles import new_article
 from index.dates import date_sort_key
-from index.lexical_store import ArticleInfo, SentenceRef, SqliteLexicalStore, tokenize
+from index.lexical_store import ArticleInfo, SqliteLexicalStore, tokenize
 from index.sentences import split_sentences
+from index.types import Sentence
 
 
 def article(title: str, source: str, published_at: str, text: str):
@@ -49,15 +50,14 @@ def test_what_is_written_reads_back_after_reopening(tmp_path, articles):
     assert reader.infos([harbour.id]) == {harbour.id: ArticleInfo(
         "Harbour works", "Wire", harbour.published_at, date_sort_key(harbour.published_at))}
     assert reader.sources() == ["Gazette", "Wire"]
-    assert reader.sentences_of([council.id])[council.id] == [
-        SentenceRef(council.id, s.index, s.start, s.end) for s in council.sentences]
+    assert reader.sentences_of([council.id])[council.id] == council.sentences
     stored = reader.vectors([(harbour.id, 0), (council.id, 2), ("missing", 0)])
     assert set(stored) == {(harbour.id, 0), (council.id, 2)}
     np.testing.assert_array_equal(stored[(harbour.id, 0)], vectors[0])
     np.testing.assert_array_equal(stored[(council.id, 2)], vectors[4])
     (ref, score), = reader.search("quillmoor budget", 5)
     first = council.sentences[0]
-    assert ref == SentenceRef(council.id, 0, first.start, first.end) and score > 0
+    assert ref == Sentence(council.id, 0, first.start, first.end) and score > 0
     assert council.text[ref.start:ref.end] == "The council approved the quillmoor budget."
     assert reader.search("zanzibarite", 5, sources=["Gazette"]) == []
     assert reader.known(tokenize(["quillmoor zanzibarite"])[0] + ["nowhere"]) == {

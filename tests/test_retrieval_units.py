@@ -13,8 +13,9 @@ from assistant.compose import Policy, select
 from assistant.query_meta import QueryMeta, dates_in, match, meta_score, question_parts
 from assistant.retrieve import Candidate, Pool
 from index.articles import new_article
-from index.lexical_store import ArticleInfo, SentenceRef, SqliteLexicalStore
+from index.lexical_store import ArticleInfo, SqliteLexicalStore
 from index.sentences import split_sentences
+from index.types import Sentence
 
 # ---- query_meta ----------------------------------------------------------------------------
 
@@ -100,7 +101,7 @@ def test_unknown_names_are_those_no_sentence_headline_or_outlet_holds(lexical):
 
 
 def candidate(i: int, score: float, text: str | None = None) -> Candidate:
-    ref = SentenceRef(f"a{i}", 0, 0, 10)
+    ref = Sentence(f"a{i}", 0, 0, 10)
     return Candidate(ref, ArticleInfo("t", "s", "", None), text or f"sentence {i}", score=score)
 
 
