@@ -47,7 +47,7 @@ class Policy:
 
 def select(pool: Pool, policy: Policy) -> list[Candidate]:
     """The best candidate, then close runners-up with different text, up to the limit."""
-    ranked = [c for c in pool.candidates if c.score != float("-inf")]
+    ranked = pool.ranked()
     if not ranked:
         return []
     chosen = [ranked[0]]

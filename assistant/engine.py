@@ -135,7 +135,7 @@ class Assistant:
         return rewrite(question, history)
 
     def _compose(self, question: str, standalone: str, pool: Pool, lexical) -> Answer:
-        ranked = [c for c in pool.candidates if c.score != float("-inf")]
+        ranked = pool.ranked()
         reason = self._abstain_reason(standalone, pool, lexical)
         if reason:
             closest = cite_all(ranked[:self.policy.closest], pool, standalone, mark_span=False)
@@ -147,7 +147,7 @@ class Assistant:
                       direct_answer=direct_answer(citations))
 
     def _abstain_reason(self, standalone: str, pool: Pool, lexical) -> str:
-        ranked = [c for c in pool.candidates if c.score != float("-inf")]
+        ranked = pool.ranked()
         if not ranked:
             return "nothing in the corpus matches it"
         best = max(c.features.get("similarity", 0.0) for c in ranked[:5])

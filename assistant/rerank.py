@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.query_meta import question_parts
 from assistant.recency import has_time_clue, staleness
-from assistant.retrieve import Candidate, Pool
+from assistant.retrieve import UNRANKED, Candidate, Pool
 from index.chunks import embedding_text
 from index.embed import Embedder
 
@@ -118,7 +118,7 @@ class FeatureReranker:
                        + w.bm25_parts * c.features["bm25_parts"]
                        - w.staleness * c.features["staleness"])
         for c in candidates[self.pool_size:]:
-            c.score = float("-inf")
+            c.score = UNRANKED
         candidates.sort(key=lambda c: c.score, reverse=True)
         if w.same_article:
             _diversify(candidates, w.same_article)

@@ -23,6 +23,7 @@ from index.store import Store
 from index.types import Article, Sentence
 
 RRF_K = 60  # the constant from Cormack et al. (2009); robust, not tuned
+UNRANKED = float("-inf")  # the score of a candidate the reranker left out
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,11 @@ class Pool:
     timings: dict[str, float]
     lexical: LexicalStore
     as_of: date | None = None  # the question's date, when the asker gives one
+
+    def ranked(self) -> list[Candidate]:
+        """The candidates the reranker scored, in pool order (the reranker's: best first);
+        those it left out (`UNRANKED`) are not among them."""
+        return [c for c in self.candidates if c.score != UNRANKED]
 
 
 class Retriever:

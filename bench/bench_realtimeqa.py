@@ -119,7 +119,7 @@ def run_newsdesk(questions: list[dict], corpus: Path, home: Path, details: list[
         answer = assistant.ask(q["question"], **extra)
         latencies.append((time.perf_counter() - t) * 1000)
         pool = recorder.pool
-        ranked = [c for c in pool.candidates if c.score != float("-inf")]
+        ranked = pool.ranked()
         ids = sorted({c.ref.article_id for c in ranked})
         articles = assistant.store.get_articles(ids)
         urls = [articles[c.ref.article_id].url for c in ranked]

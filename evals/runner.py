@@ -75,7 +75,7 @@ class RankRecorder:
 
     def rerank(self, pool) -> None:
         self.inner.rerank(pool)
-        kept = [c for c in pool.candidates if c.score != float("-inf")][:RANKED_KEPT]
+        kept = pool.ranked()[:RANKED_KEPT]
         self.ranked = [c.text for c in kept]
         self.article_ids = [c.ref.article_id for c in kept]
 

@@ -11,7 +11,7 @@ import pytest
 from assistant.abstain import named_terms, unknown_names
 from assistant.compose import Policy, select
 from assistant.query_meta import QueryMeta, dates_in, match, meta_score, question_parts
-from assistant.retrieve import Candidate, Pool
+from assistant.retrieve import UNRANKED, Candidate, Pool
 from index.articles import new_article
 from index.lexical_store import ArticleInfo, SqliteLexicalStore
 from index.sentences import split_sentences
@@ -122,6 +122,12 @@ def test_select_skips_repeated_text_and_filtered_candidates():
     assert select(pool(*c), Policy(margin=0.15, max_citations=2)) == [c[1], c[3]]
     assert select(pool(candidate(0, float("-inf"))), Policy()) == []
     assert select(pool(), Policy()) == []
+
+
+def test_ranked_leaves_out_what_the_reranker_left_out_and_keeps_the_order():
+    c = [candidate(0, 0.9), candidate(1, UNRANKED), candidate(2, 0.95), candidate(3, 0.1)]
+    assert pool(*c).ranked() == [c[0], c[2], c[3]]
+    assert pool(candidate(0, UNRANKED)).ranked() == []
 
 
 def test_the_model_policy_cites_more_of_the_runners_up():
