@@ -1,7 +1,8 @@
 """Re-scoring the candidate sentences: the one place a real cross-encoder would plug in.
 
-No cross-encoder ships as a package here (see ../shared/MODELS.md), so the default reranker
-combines what does exist, each feature kept because it moved the dev-set figures:
+Models come only from installed packages, never a model hub, and no cross-encoder, QA reader
+or NLI model is packaged (docs/ARCHITECTURE.md, "assistant/"), so the default reranker combines
+what does exist, each feature kept because it moved the dev-set figures:
 - the sentence's own similarity to the question (the chunk's similarity is diluted by its
   neighbours), embedded with its headline as the chunks are;
 - BM25 on the sentence (names and numbers, where a small embedding model is weak);
