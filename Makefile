@@ -64,8 +64,8 @@ reliability: install
 	$(BIN)/python bench/rel_fuzz_loaders.py
 	$(BIN)/python bench/rel_kill_index.py --jobs 2
 	$(BIN)/python bench/rel_concurrent_chat.py
-	$(BIN)/pytest -q tests/test_reliability_faults.py tests/test_chat_auth_browser.py \
-		tests/test_store_refresh.py
+	$(BIN)/pytest -q tests/reliability/test_reliability_faults.py \
+		tests/browser/test_chat_auth_browser.py tests/reliability/test_store_refresh.py
 
 lint: install
 	$(BIN)/ruff check .

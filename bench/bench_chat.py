@@ -3,8 +3,9 @@ complete answer with its sources shown.
 
 The real `newsdesk chat` serves a fresh store filled by the real `newsdesk index data/sample`
 (or `--home`, an already indexed store), and Debian's Chromium asks the questions. Times come
-from the page's own clock (a MutationObserver, see tests/browser_support.py): "first text" is
-the first non-empty new answer bubble, "complete" is when Gradio's `generating` tracker is gone.
+from the page's own clock (a MutationObserver, see tests/support/browser_support.py): "first
+text" is the first non-empty new answer bubble, "complete" is when Gradio's `generating`
+tracker is gone.
 
 Each question is asked twice, each time in a new conversation: the cold pass is the first time
 the server sees it, the warm pass repeats it. Goals with the extractive answerer: first text
@@ -33,7 +34,7 @@ from pathlib import Path
 from offline_env import ROOT, offline_env  # first: offline env; project, tests/ on sys.path
 
 # isort: split
-from browser_support import (  # the tests' server and page helpers
+from support.browser_support import (  # the tests' server and page helpers
     BOT,
     NEWSDESK,
     QUESTION,

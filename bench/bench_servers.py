@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from servers import ChromaServer
+    from support.servers import ChromaServer
 
     from assistant.engine import Assistant
     from index.embed import embedder_for

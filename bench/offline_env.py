@@ -1,9 +1,9 @@
 """Imported first by every bench script: offline model loading, and the project on sys.path.
 
-Run as `python bench/NAME.py`, a script sees only `bench/` on its path; the project and the
-tests' real-server helpers (tests/servers.py, tests/browser_support.py, ...) are added here,
-so each script starts its servers exactly as the tests do. The environment itself is the
-project's (`index/environment.py`).
+Run as `python bench/NAME.py`, a script sees only `bench/` on its path; the project and tests/
+are added here, so a script imports the tests' helpers as the tests do (`support.servers`,
+`support.browser_support`, ...: tests/support/) and starts its servers exactly as they do.
+The environment itself is the project's (`index/environment.py`).
 """
 
 import sys

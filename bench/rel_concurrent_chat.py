@@ -7,8 +7,8 @@ conversations with known answers for the duration; each session asks about an ar
 session asks about, so an answer or a follow-up context crossing between sessions is caught.
 Meanwhile `newsdesk index` adds new articles from another process and more are uploaded
 through the chat; later questions about them must be answered from them. At the end the store
-must hold every article and chunk exactly once. The checks live in tests/chat_load.py, shared
-with tests/test_reliability_concurrency.py.
+must hold every article and chunk exactly once. The checks live in
+tests/support/chat_load.py, shared with tests/reliability/test_reliability_concurrency.py.
 
 Exit status 1 on any error, crossing, wrong or lost answer, or store problem.
 Last stdout line: one JSON object {"bench": "rel_concurrent_chat", ...}.
@@ -33,7 +33,7 @@ def log(msg: str) -> None:
 
 
 def newsdesk(home: Path, *args: str) -> subprocess.CompletedProcess:
-    from chat_load import NEWSDESK
+    from support.chat_load import NEWSDESK
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
     env["NEWSDESK_HOME"] = str(home)
@@ -42,7 +42,7 @@ def newsdesk(home: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def main() -> int:
-    from chat_load import NEW_ARTICLES, SAMPLE, TOPICS
+    from support.chat_load import NEW_ARTICLES, SAMPLE, TOPICS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20,
@@ -60,8 +60,8 @@ def main() -> int:
     if not 1 <= args.sessions <= len(TOPICS):
         parser.error(f"--sessions must be 1..{len(TOPICS)}")
 
-    from browser_support import ChatServer
-    from chat_load import check_store, run_load, server_problems
+    from support.browser_support import ChatServer
+    from support.chat_load import check_store, run_load, server_problems
 
     work = Path(tempfile.mkdtemp(prefix="rel-concurrent-chat-"))
     home = args.home or work / "home"

@@ -6,7 +6,7 @@ binary bytes, BOM, CRLF, broken HTML, empty files, valid and invalid records mix
 loaded by `index.loaders.iter_inputs`, the loader `newsdesk index` uses. An input fails when
 anything is raised, an error is not one line naming the file (and the line, for a record) and
 saying what to do, a valid record does not become an article with exact sentence offsets, or
-the result differs from the generator's oracle (see tests/fuzz_inputs.py).
+the result differs from the generator's oracle (see tests/support/fuzz_inputs.py).
 
 Part 2: a base corpus is indexed once into a temporary home with the real `newsdesk index`;
 then each of --store-runs files mixing valid and malformed records is indexed by the CLI, and
@@ -53,9 +53,9 @@ class Tally:
 def fuzz_format(fmt: str, count: int, seed: int, folder: Path) -> Tally:
     """Drive hypothesis for `count` inputs of one format, recording failures instead of raising
     so every input is tried (hypothesis would stop and shrink at the first)."""
-    from fuzz_inputs import cases, check_case
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
+    from support.fuzz_inputs import cases, check_case
 
     tally = Tally()
     started = time.perf_counter()
@@ -88,9 +88,9 @@ def fuzz_format(fmt: str, count: int, seed: int, folder: Path) -> Tally:
 
 def store_part(runs: int, seed: int, folder: Path) -> dict:
     """Base corpus via the CLI, then `runs` mixed files, each checked against the snapshot."""
-    from fuzz_inputs import index_cli, mixed_file, store_problems
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
+    from support.fuzz_inputs import index_cli, mixed_file, store_problems
 
     home = folder / "home"
     t = time.perf_counter()

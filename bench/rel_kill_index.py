@@ -43,7 +43,7 @@ from offline_env import ROOT
 
 MULTIHOP_ARTICLES = ROOT.parent / "shared" / "data" / "multihop-rag" / "evidence-articles.jsonl"
 
-from kill_runs import (  # noqa: E402
+from support.kill_runs import (  # noqa: E402
     Kill,
     KillRun,
     Timeline,

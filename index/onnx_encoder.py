@@ -79,7 +79,7 @@ class OnnxEncoder:
     """Unit vectors from the exported graph: tokenize, run, mean-pool, normalise.
 
     Used for questions and for bulk indexing alike, with the same vectors as
-    sentence-transformers (within `MAX_DIFFERENCE`; tests/test_embed.py checks it on index
+    sentence-transformers (within `MAX_DIFFERENCE`; tests/cli/test_embed.py checks it on index
     texts). Texts are sorted by length and run in small batches, so little compute goes to
     padding. Parallelism is across batches, not inside one: each run is single-threaded and
     `workers` runs go at once (an onnxruntime session may be run from several threads).

@@ -1,4 +1,5 @@
-"""Shared fixtures: real model, real embedded Chroma, real CLI processes.
+"""Shared fixtures: real model, real embedded Chroma, real CLI processes; and, registered here
+once for every test, the real servers' fixtures (`tests/support/servers.py`).
 
 Model-hub access is forbidden for the whole session, so a hidden download fails loudly here.
 """
@@ -14,6 +15,9 @@ from pathlib import Path
 import pytest
 
 from index.environment import use_offline_env
+
+# pytest puts tests/ on sys.path for this file: the helpers are `support.*` everywhere.
+pytest_plugins = ["support.servers"]
 
 use_offline_env(force=True)
 # A developer's own settings must not leak into the tests.
@@ -77,12 +81,12 @@ def sample_home(tmp_path_factory) -> Path:
     return home
 
 
-# ---- the browser tests: Debian's Chromium (apt), launched by path (tests/browser_support.py);
-# Playwright's own browser download is never used ---------------------------------------------
+# ---- the browser tests: Debian's Chromium (apt), launched by path
+# (tests/support/browser_support.py); Playwright's own browser download is never used ---------
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    from browser_support import chromium_path, launch_args
+    from support.browser_support import chromium_path, launch_args
 
     if chromium_path() is None:
         pytest.fail("no Chromium at /usr/bin/chromium: run `apt-get install -y chromium "
@@ -92,6 +96,6 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    from browser_support import VIEWPORT
+    from support.browser_support import VIEWPORT
 
     return {**browser_context_args, "viewport": VIEWPORT}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli, run_json
-from store_snapshot import snapshot
+from support.store_snapshot import snapshot
 
 from index.settings import Settings
 from index.store import Store

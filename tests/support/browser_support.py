@@ -21,7 +21,7 @@ from pathlib import Path
 
 from index.environment import offline_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 ARTIFACTS = ROOT / "test-artifacts"
 

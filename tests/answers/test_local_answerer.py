@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NEWSDESK, run_json
-from servers import gguf_path
+from support.servers import gguf_path
 
 from assistant.engine import Assistant, Conversation
 from assistant.generate import MODEL_FOUND_NO_ANSWER

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from browser_support import (
+from support.browser_support import (
     ARTIFACTS,
     BOT,
     CHAT,
@@ -28,8 +28,6 @@ from assistant.retrieve import Filters
 from assistant.types import Answer, Citation
 from index.errors import NewsdeskError
 from index.settings import Settings
-
-pytest_plugins = ["servers"]
 
 AL_BAB_SENTENCE = ("The town has been besieged since Monday, when government forces advancing "
                    "from the south cut off a road leading into Al-Bab.")

@@ -1,6 +1,6 @@
 """Simultaneous chat sessions through the Gradio API while new articles are uploaded.
 
-The short form of `bench/rel_concurrent_chat.py` (same checks, tests/chat_load.py): the real
+The short form of `bench/rel_concurrent_chat.py` (same checks, tests/support/chat_load.py): the real
 `newsdesk chat` over a private copy of the indexed sample, five sessions of their own asking
 known-answer conversations for about 20 s while articles are uploaded through the chat. No
 error, no lost question, no answer crossing between sessions, the new articles answered once
@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser_support import ChatServer, copy_home
-from chat_load import (
+from gradio_client import Client
+from support.browser_support import ChatServer, copy_home
+from support.chat_load import (
     HTTP,
     NEW_ARTICLES,
     SAMPLE_ARTICLES,
@@ -24,7 +25,6 @@ from chat_load import (
     run_load,
     server_problems,
 )
-from gradio_client import Client
 
 SESSIONS = 5
 SECONDS = 20

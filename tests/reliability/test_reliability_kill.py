@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import MULTIHOP_ARTICLES
-from kill_runs import Kill, clean_index, compare, fresh_snapshot, run_kills, write_subset
+from support.kill_runs import Kill, clean_index, compare, fresh_snapshot, run_kills, write_subset
 
 pytestmark = pytest.mark.kill
 

@@ -1,7 +1,8 @@
 """Malformed and borderline article files, and the contract every loader must keep on them.
 
-Shared by `bench/rel_fuzz_loaders.py` (10,000+ inputs) and `tests/test_reliability_fuzz.py`
-(the short run inside `make test`), so both check the same things.
+Shared by `bench/rel_fuzz_loaders.py` (10,000+ inputs) and
+`tests/reliability/test_reliability_fuzz.py` (the short run inside `make test`), so both check
+the same things.
 
 Each generated `Case` is the bytes of one file plus, where the outcome is knowable without
 re-implementing the loader, an oracle: for each record (by line, CSV start line or JSON item
@@ -700,7 +701,7 @@ def store_problems(case: Case, folder: Path, home: Path, name: str) -> tuple[lis
     is already stored replaces that version (the documented update rule), so the expected store
     is the old one minus those keys plus the new articles.
     """
-    from store_snapshot import snapshot
+    from support.store_snapshot import snapshot
 
     path = folder / f"{name}{case.suffix}"
     path.write_bytes(case.data)

@@ -1,7 +1,7 @@
 """SIGKILL a real `newsdesk index` at chosen moments, re-run it, compare with a clean index.
 
-Shared by `bench/rel_kill_index.py` (20+ runs) and `tests/test_reliability_kill.py` (3 kills):
-both start the real CLI as a child process, kill it with SIGKILL (no handler can run, as in
+Shared by `bench/rel_kill_index.py` (20+ runs) and `tests/reliability/test_reliability_kill.py` (3
+kills): both start the real CLI as a child process, kill it with SIGKILL (no handler can run, as in
 a power cut or the OOM killer), look at what the killed store holds, re-run the same command to
 completion, and compare the store with one indexed without interruption.
 
@@ -22,11 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store_snapshot import snapshot
-
 from index.environment import OFFLINE_ENV
+from support.store_snapshot import snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 BAR = re.compile(r"(\d+)/(\d+) \[")
 POLL = 0.02
@@ -171,7 +170,7 @@ def fresh_snapshot(home: Path) -> dict:
     look from this process at a home another process wrote since fails ("Error finding id");
     a child process sees the store exactly as the next `newsdesk` run would.
     """
-    code = ("import json, sys; from pathlib import Path; import kill_runs; "
+    code = ("import json, sys; from pathlib import Path; from support import kill_runs; "
             "json.dump(kill_runs.read_state(Path(sys.argv[1])), sys.stdout)")
     env = {**os.environ, **OFFLINE_ENV,
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}

@@ -1,6 +1,6 @@
 """Fuzzed bad input, the short run: every loader on generated malformed files, then the store.
 
-The generators and the contract live in tests/fuzz_inputs.py, shared with
+The generators and the contract live in tests/support/fuzz_inputs.py, shared with
 bench/rel_fuzz_loaders.py, which runs the same checks on 10,000+ inputs.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from fuzz_inputs import FORMATS, cases, check_case, mixed_file, store_problems
 from hypothesis import HealthCheck, Phase, given, settings
+from support.fuzz_inputs import FORMATS, cases, check_case, mixed_file, store_problems
 
 EXAMPLES_PER_FORMAT = 60  # 300 inputs over the five formats
 STORE_RUNS = 2  # each one is a `newsdesk index` process with a model load

@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, ChatServer
 from conftest import AL_BAB, run_cli, run_json
-from council_corpus import write_council
-from store_snapshot import snapshot
-
-pytest_plugins = ["servers"]
+from support.browser_support import ARTIFACTS, ChatServer
+from support.council_corpus import write_council
+from support.store_snapshot import snapshot
 
 AL_BAB_QUESTION = "Who besieged al-Bab?"
 CORPUS_SIZE = 80

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 from conftest import SAMPLE, run_cli, run_json
-from council_corpus import write_council
-from store_snapshot import snapshot
+from support.council_corpus import write_council
+from support.store_snapshot import snapshot
 
 from assistant.engine import Assistant
 from index.chunks import embedding_text
