@@ -530,6 +530,40 @@ class Store:
                 raise self._error("read articles", exc) from None
             yield _article_from_record(row.pop("id"), row.pop("document"), row)
 
+    # ---- the embedding model's identity (index.embed_identity) ---------------------------
+
+    @_guarded("read the collection's metadata")
+    def embedding_identity(self):
+        """The identity recorded by the first index run, read fresh from the store (another
+        machine may have recorded it since this process opened the collection)."""
+        from index.embed_identity import EmbeddingIdentity
+
+        with self._lock:
+            name = f"{self.settings.collection}-articles"
+            meta = self.client.get_collection(name, embedding_function=None).metadata
+        return EmbeddingIdentity.from_metadata(meta)
+
+    @_guarded("record the embedding model")
+    def record_embedding_identity(self, identity) -> None:
+        with self._lock:
+            # modify() replaces the metadata; the distance function lives in the collection's
+            # configuration and may not be passed again.
+            kept = {k: v for k, v in (self.articles.metadata or {}).items()
+                    if not k.startswith("hnsw:")}
+            self.articles.modify(metadata={**kept, **identity.to_metadata()})
+            self._wrote()
+
+    @_guarded("read articles")
+    def sample_title(self) -> tuple[str, list[float]] | None:
+        """One stored article's headline text and vector (what `write` embedded for it)."""
+        with self._lock:
+            page = self.articles.get(limit=1, include=["embeddings", "documents", "metadatas"])
+        if not page["ids"]:
+            return None
+        meta = page["metadatas"][0] or {}
+        text = meta.get("title") or (page["documents"][0] or "")[:200]
+        return text, [float(x) for x in page["embeddings"][0]]
+
     @_guarded("read")
     def article_count(self) -> int:
         return self.articles.count()
