@@ -16,7 +16,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test bench lint reliability clean
+.PHONY: install demo test test-fast bench lint reliability clean
 
 install: $(STAMP) $(MODELS_STAMP)
 
@@ -43,6 +43,12 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q
+
+# The development lane: the whole suite but the browser tests, the model-server tests, the kill
+# runs and the slow local-model tests (pytest markers, see pyproject.toml). CI runs `make test`.
+FAST_MARKERS := not browser and not slow and not model_server and not kill
+test-fast: install
+	$(BIN)/pytest -q -m "$(FAST_MARKERS)"
 
 bench: install
 	$(BIN)/python bench/bench_index.py

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from assistant.abstain import unknown_names
 from assistant.answerers import EXTRACTIVE_INFO, make_generator
@@ -23,6 +24,7 @@ from assistant.generate import answer_with_model
 from assistant.lexical import LexicalView
 from assistant.model_client import Generator
 from assistant.model_followup import rewrite_follow_up
+from assistant.recency import parse_as_of
 from assistant.rerank import FeatureReranker, Reranker
 from assistant.retrieve import Filters, Pool, Retriever
 from assistant.types import Answer
@@ -89,12 +91,16 @@ class Assistant:
     def ask(self, question: str, conversation: Conversation | None = None,
             filters: Filters | None = None,
             on_delta: Callable[[str], None] | None = None,
-            on_evidence: Callable[[Answer], None] | None = None) -> Answer:
-        """`on_evidence` receives the extractive answer (its citations are the evidence) as soon
+            on_evidence: Callable[[Answer], None] | None = None,
+            as_of: str | date | None = None) -> Answer:
+        """`as_of` is the date the question is asked (ISO date): with a time clue in the
+        question ("this week", "recently"), pages published far from it rank lower.
+        `on_evidence` receives the extractive answer (its citations are the evidence) as soon
         as retrieval is done, before a model writes; `on_delta` receives the model's answer as
         it is written. The returned answer is the model's verified one, or the extractive one
         (with a notice when the model failed)."""
         started = time.perf_counter()
+        day = parse_as_of(as_of)
         question = " ".join(question.split())
         history = conversation.turns if conversation else []
         standalone = self._standalone(question, history) if history else question
@@ -102,6 +108,7 @@ class Assistant:
             self._check_embedding()
         lexical = self.lexical.get()
         pool = self.retriever.retrieve(standalone, lexical, filters)
+        pool.as_of = day
         t = time.perf_counter()
         self.reranker.rerank(pool)
         pool.timings["rerank_ms"] = round((time.perf_counter() - t) * 1000, 1)

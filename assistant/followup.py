@@ -1,9 +1,10 @@
 """Turn a follow-up question into one that retrieval can answer on its own, by rule.
 
 Retrieval sees one query, not the conversation: "and when did that start?" finds nothing
-about al-Bab unless the query says al-Bab. No local model is good enough to rewrite questions
-(see `shared/MODELS.md`), so the rules are small and predictable, and the result is shown to
-the user as "searched for: ...": it keeps the user's own words and adds the context in plain
+about al-Bab unless the query says al-Bab. When a model writes the answers it rewrites the
+follow-up (assistant/model_followup.py); these rules are the rewrite without a model, and its
+fallback. They are small and predictable, and the result is shown to the user as
+"searched for: ...": it keeps the user's own words and adds the context in plain
 view, "When did that start? (about: government forces besieged al-Bab)", rather than
 paraphrasing the question into something the user did not ask.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.spans import load_nlp
+from assistant.nlp import load_nlp
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator
 from typing import Protocol
 
+from index.errors import clip
+
 
 class GenerationError(Exception):
     """The model gave nothing usable; the message is one line, fit for a notice."""
@@ -111,5 +113,4 @@ class OpenAICompatibleGenerator:
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:160]
+    return clip(exc, 160)

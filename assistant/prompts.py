@@ -27,8 +27,10 @@ ANSWER_SYSTEM = (
     "If the sentences do not answer the question, reply: Answer: Unknown"
 )
 YES_NO_HINT = "(A yes/no question.)"
-# One "No" and one name: a small model copies the form from examples far more reliably than
-# from the instruction alone, and a "No" example offsets its lean towards "Yes".
+# One "No", one name and one "Unknown": a small model copies the form from examples far more
+# reliably than from the instruction alone; the "No" offsets its lean towards "Yes", and the
+# "Unknown" shows the case it otherwise answers anyway: sentences on the question's topic that
+# state a neighbouring fact (another year's winner), as RGB's negative passages do.
 EXAMPLES = (
     {"role": "user", "content": (
         "Sentences:\n[1] The mayor opened the new library on Monday. (City Post, 2024-03-04)\n"
@@ -45,6 +47,12 @@ EXAMPLES = (
     {"role": "assistant", "content": (
         "Answer: The Harbour Workers Union\nBecause: The strike was called by the Harbour "
         "Workers Union [2].")},
+    {"role": "user", "content": (
+        "Sentences:\n[1] The city marathon drew a record 30,000 runners this year. (Metro "
+        "Daily, 2024-04-14)\n[2] Last year's marathon was won by Joan Kip. (Metro Daily, "
+        "2023-04-10)\n\nQuestion: Who won the 2024 city marathon?")},
+    {"role": "assistant", "content": (
+        "Answer: Unknown\nBecause: The sentences name only the 2023 winner [2].")},
 )
 
 

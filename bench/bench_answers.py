@@ -133,14 +133,19 @@ def main() -> None:
                              "to this JSON file (for looking at failures).")
     parser.add_argument("--cli-questions", type=int, default=9,
                         help="MultiHop questions asked through the CLI per local model.")
+    parser.add_argument("--suites", default="multihop,rgb,rgb-negative",
+                        help="Comma-separated subset of: multihop, rgb, rgb-negative.")
     args = parser.parse_args()
 
     from evals.runner import run_suite
     from evals.suite import load_suite
     from index.settings import Settings
+    from ui.progress import CaseBar, IndexBar
 
     work = Path(tempfile.mkdtemp(prefix="bench-answers-"))
-    suites = {"multihop": MULTIHOP, **rgb_suites(work)}
+    wanted = args.suites.split(",")
+    suites = {name: path for name, path in {"multihop": MULTIHOP, **rgb_suites(work)}.items()
+              if name in wanted}
     base = Settings(home=args.home or str(work / "home"))
     results: dict[str, dict[str, dict]] = {}
     details: list[dict] = []
@@ -153,7 +158,13 @@ def main() -> None:
             if args.limit:
                 suite = replace(suite, cases=suite.cases[:args.limit])
             t = time.perf_counter()
-            run = run_suite(suite, settings, show_progress=True)
+            index_bar, case_bar = IndexBar(), CaseBar(suite.name)
+            try:
+                run = run_suite(suite, settings, index_progress=index_bar,
+                                case_progress=case_bar)
+            finally:
+                index_bar.close()
+                case_bar.close()
             results[answerer][name] = figures(run)
             results[answerer][name]["answerer_info"] = run.answerer
             details.extend({"answerer": answerer, "suite": name, "id": r.case.id,
@@ -177,7 +188,7 @@ def main() -> None:
     def row(label: str, suite: str, key: str, sub: str = "") -> None:
         cells = []
         for n in names:
-            value = results[n][suite].get(key)
+            value = results[n].get(suite, {}).get(key)
             if sub:
                 value = (value or {}).get(sub)
             cells.append(_shown(value))

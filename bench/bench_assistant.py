@@ -21,11 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from offline_env import ROOT  # first: offline env, project and tests on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ROOT.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
 SAMPLE = ROOT / "data" / "sample"
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))

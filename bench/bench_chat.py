@@ -30,10 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # browser_support: the tests' server and page helpers
+from offline_env import ROOT, offline_env  # first: offline env; project, tests/ on sys.path
 
-from browser_support import (  # noqa: E402
+# isort: split
+from browser_support import (  # the tests' server and page helpers
     BOT,
     NEWSDESK,
     QUESTION,
@@ -78,7 +78,7 @@ def questions() -> list[str]:
 def index_sample(home: Path) -> None:
     log(f"indexing data/sample into {home} with the real CLI")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env = offline_env(env)
     started = time.monotonic()
     subprocess.run([NEWSDESK, "index", "data/sample", "--home", str(home)], check=True,
                    cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import sys
@@ -38,13 +37,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-for _name, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                      "TOKENIZERS_PARALLELISM": "false", "ANONYMIZED_TELEMETRY": "False"}.items():
-    os.environ.setdefault(_name, _value)
+# first: offline env; the project and tests/ (the kill/re-run/compare logic the test uses too)
+# on sys.path
+from offline_env import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the kill/re-run/compare logic the test uses too
 MULTIHOP_ARTICLES = ROOT.parent / "shared" / "data" / "multihop-rag" / "evidence-articles.jsonl"
 
 from kill_runs import (  # noqa: E402

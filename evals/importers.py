@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from evals.metrics import normal_url
-from evals.suite import Case, SuiteError, read_lines
+from evals.suite import Case, SuiteError, read_lines, save_suite, write_suite
 
 
 @dataclass
@@ -25,6 +25,21 @@ class Imported:
     header: dict[str, Any]
     cases: list[Case]
     passages: list[dict[str, str]] = field(default_factory=list)
+
+    def save(self, output: Path | None, stream: TextIO | None = None) -> None:
+        """The suite to `output` (read back: what is written must load), or to `stream` when
+        there is no output file."""
+        if output is None:
+            write_suite(stream, self.header, self.cases)
+        else:
+            save_suite(output, self.header, self.cases)
+
+    def save_passages(self, path: Path) -> None:
+        """The passages (an imported corpus) as JSONL articles."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as out:
+            for passage in self.passages:
+                out.write(json.dumps(passage, ensure_ascii=False) + "\n")
 
 
 MULTIHOP_SOURCE = ("MultiHop-RAG (Tang & Yang, COLM 2024, arXiv:2401.15391), "
@@ -121,7 +136,8 @@ def realtimeqa(path: Path, name: str, corpus_path: Path, corpus_ref: str) -> Rea
 
 
 def _realtimeqa_answers(record: dict, where: str) -> list[str]:
-    """The shared split gives the correct choice's text; upstream gives its index (["2"])."""
+    """The answer as the correct choice's text (as some copies of the dataset give it), or as
+    its index into `choices` (["2"], as upstream RealTimeQA gives it)."""
     answer = record.get("answer")
     choices = record.get("choices") or []
     if isinstance(answer, str) and answer.strip():

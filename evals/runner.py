@@ -4,16 +4,17 @@ Each suite gets its own data directory, keyed by its corpus and by the settings 
 index, so an eval never reads or writes the user's store and a second run re-indexes nothing.
 The ranked sentences behind each answer are taken from the assistant's own call, by wrapping
 its reranker, so retrieval is scored on exactly what the answer was built from, at no extra cost.
+
+Nothing here draws or prints: progress goes to optional callbacks (a front end draws the bars),
+and the index run's warnings come back in `RunResult.index["errors"]`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-import logging
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +28,14 @@ from evals.metrics import (
     score_case,
 )
 from evals.suite import Case, Suite
+from index.environment import quiet_loggers
 from index.errors import NewsdeskError
+from index.indexer import RunProgress
 from index.settings import Settings
 
 RANKED_KEPT = 10  # enough for recall@10 and MRR@10
+# (cases done, cases in the suite, answer accuracy so far or None); first called with 0 done.
+CaseProgress = Callable[[int, int, float | None], None]
 
 
 @dataclass
@@ -112,11 +117,10 @@ def data_dir(settings: Settings, suite_name: str, corpus: Sequence[Path]) -> Pat
 
 
 def prepare_store(settings: Settings, suite_name: str, corpus: Sequence[Path],
-                  show_progress: bool = True) -> tuple[Settings, dict]:
+                  progress: RunProgress | None = None) -> tuple[Settings, dict]:
     """The suite's store, brought in line with its corpus files (a no-op when unchanged)."""
-    from index.indexer import read_inputs
+    from index.indexer import index_paths, read_inputs
     from index.store import Store
-    from ui.index_run import run_index
 
     missing = [str(p) for p in corpus if not p.exists()]
     if missing:
@@ -128,9 +132,7 @@ def prepare_store(settings: Settings, suite_name: str, corpus: Sequence[Path],
                             "that could be indexed")
     home = data_dir(settings, suite_name, corpus)
     eval_settings = settings.replace(home=str(home), chroma_url="", chroma_token="")
-    report = run_index(eval_settings, corpus, show_progress=show_progress)
-    for error in report.errors:
-        print(f"warning: {error}", file=sys.stderr)
+    report = index_paths(eval_settings, corpus, progress=progress)
     # An article dropped from a corpus file would otherwise stay in the store and be cited.
     store = Store(eval_settings)
     stale = sorted(set(store.articles.get(include=[])["ids"]) - wanted)
@@ -142,14 +144,15 @@ def prepare_store(settings: Settings, suite_name: str, corpus: Sequence[Path],
 
 
 def run_suite(suite: Suite, settings: Settings, corpus: Sequence[Path] | None = None,
-              show_progress: bool = True) -> RunResult:
-    from tqdm import tqdm
-
+              index_progress: RunProgress | None = None,
+              case_progress: CaseProgress | None = None) -> RunResult:
+    """Index the suite's corpus (or `corpus`) into the suite's own store under
+    `settings.home`, ask every case and score it. The run is returned, not written: see
+    `evals.record.record_run` for the run folder, its report and the diff."""
     from assistant.cite import CitationError
     from assistant.engine import Assistant, Conversation
 
-    # bm25s sets its own logger to DEBUG on import, after the CLI has quietened it.
-    logging.getLogger("bm25s").setLevel(logging.ERROR)
+    quiet_loggers()  # a library imported since the front end quietened them may have reset one
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     began = time.perf_counter()
     corpus = list(corpus or suite.corpus)
@@ -157,7 +160,7 @@ def run_suite(suite: Suite, settings: Settings, corpus: Sequence[Path] | None = 
         raise NewsdeskError(f"{suite.path}: the suite names no corpus; add "
                             "{\"suite\": NAME, \"corpus\": [PATHS]} as its first line, "
                             "or pass --corpus")
-    eval_settings, index_report = prepare_store(settings, suite.name, corpus, show_progress)
+    eval_settings, index_report = prepare_store(settings, suite.name, corpus, index_progress)
     assistant = Assistant(eval_settings)
     recorder = RankRecorder(assistant.reranker)
     assistant.reranker = recorder
@@ -169,12 +172,11 @@ def run_suite(suite: Suite, settings: Settings, corpus: Sequence[Path] | None = 
 
     results = []
     dated = accepts_as_of(assistant)
-    bar = tqdm(suite.cases, desc=suite.name, unit="case", file=sys.stderr, dynamic_ncols=True,
-               disable=not show_progress, mininterval=0.5,
-               bar_format="{desc}: {n_fmt}/{total_fmt} cases |{bar}| {percentage:3.0f}% "
-                          "[{elapsed} elapsed, ETA {remaining}, {rate_fmt}]{postfix}")
+    total = len(suite.cases)
+    if case_progress is not None:
+        case_progress(0, total, None)
     correct = judged = 0
-    for case in bar:
+    for case in suite.cases:
         conversation = Conversation()
         latencies: list[float] = []
         recorder.ranked, recorder.article_ids = [], []
@@ -193,15 +195,15 @@ def run_suite(suite: Suite, settings: Settings, corpus: Sequence[Path] | None = 
             unverified = 1 if isinstance(exc, CitationError) else 0
             results.append(CaseResult(case, failed_case(case, message, elapsed, unverified),
                                       None, [], latencies))
-            continue
-        result = _scored(case, answer, recorder.ranked, recorder.article_ids, latencies,
-                         assistant.store)
-        results.append(result)
-        if result.scores.answer_correct is not None:
-            judged += 1
-            correct += result.scores.answer_correct
-            bar.set_postfix_str(f"answer accuracy {correct / judged:.2f}", refresh=False)
-    bar.close()
+        else:
+            result = _scored(case, answer, recorder.ranked, recorder.article_ids, latencies,
+                             assistant.store)
+            results.append(result)
+            if result.scores.answer_correct is not None:
+                judged += 1
+                correct += result.scores.answer_correct
+        if case_progress is not None:
+            case_progress(len(results), total, correct / judged if judged else None)
     cases = [r.case for r in results]
     scores = [r.scores for r in results]
     return RunResult(suite, eval_settings, [Path(p) for p in corpus], index_report, results,

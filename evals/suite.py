@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,23 @@ HEADER_KEYS = {"suite", "corpus", "description", "source", "license"}
 CASE_KEYS = {"id", "question", "turns", "answers", "evidence", "answerable", "tags", "date",
              "gold_urls"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SUITES_DIR = Path(__file__).resolve().parent / "suites"  # the shipped suites
+
+
+def find_suite(given: str | Path) -> Path:
+    """A path, or the name of a shipped suite (`al-bab`)."""
+    path = Path(given)
+    shipped = SUITES_DIR / f"{given}.jsonl"
+    if not path.exists() and path.suffix == "" and shipped.is_file():
+        return shipped
+    return path
+
+
+def relative_to_suite(path: Path, suite_file: Path | None) -> str:
+    """Suites name their corpus relative to themselves, so a suite folder can move whole."""
+    if suite_file is None:
+        return str(path)
+    return os.path.relpath(path.resolve(), suite_file.resolve().parent)
 
 
 class SuiteError(NewsdeskError):
@@ -204,3 +222,11 @@ def write_suite(out: TextIO, header: dict[str, Any], cases: list[Case]) -> None:
     out.write(json.dumps(header, ensure_ascii=False) + "\n")
     for case in cases:
         out.write(json.dumps(case.to_json(), ensure_ascii=False) + "\n")
+
+
+def save_suite(path: Path, header: dict[str, Any], cases: list[Case]) -> Suite:
+    """Write a suite file and read it back: what is written must load."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        write_suite(out, header, cases)
+    return load_suite(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
+from index.headlines import headline
 from index.types import Article
 
 
@@ -46,8 +47,11 @@ def new_article(
     origin: str = "",
 ) -> Article:
     text = normalise_text(text)
-    title = " ".join(title.split())
-    key = article_key(url=url, source=source, title=title, origin=origin)
+    # A URL or an empty title is replaced by a derived headline (index/headlines.py): the
+    # headline is embedded with every chunk and sentence.
+    # The key keeps the record's own title, so identity rules do not depend on derived text.
+    key = article_key(url=url, source=source, title=" ".join(title.split()), origin=origin)
+    title = headline(title, url, text)
     digest = hashlib.sha256()
     for part in (key, title, source.strip(), url.strip(), author.strip(), category.strip(),
                  published_at.strip(), text):

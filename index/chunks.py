@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from index.headlines import is_url
 from index.types import Chunk, Sentence
 
 
@@ -44,5 +45,6 @@ def _chunk(text: str, article_id: str, index: int, sentences: Sequence[Sentence]
 
 
 def embedding_text(title: str, text: str) -> str:
-    """What a chunk (and a sentence) is embedded as: its headline gives the text its topic."""
-    return f"{title}\n{text}" if title else text
+    """What a chunk (and a sentence) is embedded as: its headline gives the text its topic.
+    A URL is never a headline (articles loaded before that rule may still carry one)."""
+    return f"{title}\n{text}" if title and not is_url(title) else text

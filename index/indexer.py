@@ -1,9 +1,10 @@
-"""`newsdesk index`: files in, store updated, a report out.
+"""The index run (`newsdesk index`, the chat's upload, an eval suite's corpus): files in, store
+updated, a report out. `index_paths` is the entry point.
 
 Reading and validating every input comes first (cheap next to embedding), so that `--strict`
-can stop before anything is written and the progress bar knows its total. Writing then goes in
-batches: split, chunk, embed, write chunks, write article records (the commit mark), and only
-then remove superseded versions of the same articles.
+can stop before anything is written and a progress display knows its total. Writing then goes
+in batches: split, chunk, embed, write chunks, write article records (the commit mark), and
+only then remove superseded versions of the same articles.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from functools import cached_property
 from pathlib import Path
 
 from index.chunks import embedding_text, make_chunks
-from index.embed import Embedder
+from index.embed import Embedder, embedder_for
 from index.embed_identity import check_store
 from index.errors import NewsdeskError
 from index.loaders import iter_inputs
 from index.sentences import split_sentences
+from index.settings import Settings
 from index.store import Store
 from index.types import Article, Chunk, LoadError
 
@@ -45,6 +47,24 @@ class IndexReport:
 
 
 Progress = Callable[[int, int], None]  # (articles done, sentences done)
+# (articles done, articles to do, sentences done); called once with (0, total, 0) before work.
+RunProgress = Callable[[int, int, int], None]
+
+
+def index_paths(settings: Settings, paths: Iterable[str | Path], strict: bool = False,
+                progress: RunProgress | None = None) -> IndexReport:
+    """Index files and folders of articles into the store `settings` name: the whole run, as
+    `newsdesk index` does it. Bad inputs are listed in the report's `errors` (with `strict`,
+    the first one raises `NewsdeskError` before anything is written); `progress`, if given,
+    is told the total first and then how far the run has got."""
+    articles, errors = read_inputs(paths, strict=strict)
+    indexer = Indexer(Store(settings), lambda: embedder_for(settings), settings.chunk_tokens,
+                      settings.index_batch_chunks)
+    total = len(articles)
+    if progress is not None:
+        progress(0, total, 0)
+    on_batch = (lambda done, sentences: progress(done, total, sentences)) if progress else None
+    return indexer.run(articles, errors, on_batch)
 
 
 def read_inputs(paths: Iterable[str | Path], strict: bool = False

@@ -34,10 +34,11 @@ from typing import Protocol
 
 import numpy as np
 
-from index.fields import date_sort_key
+from index.dates import date_sort_key
+from index.furniture import RECURRING_ARTICLES, is_furniture, short_enough_to_recur, text_key
 from index.types import Article
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: sentences.text_key (recurring lines); furniture has no terms
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s' (and scikit-learn's) token pattern
 _IN_CHUNK = 500  # ids per `IN (...)`: well under SQLite's variable limit
 
@@ -111,6 +112,7 @@ class LexicalStore(Protocol):
                ) -> list[tuple[SentenceRef, float]]: ...
     def part_scores(self, parts: Sequence[str], keys: Sequence[tuple[str, int]],
                     depth: int = 200) -> dict[tuple[str, int], float]: ...
+    def recurring(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]: ...
     def known(self, terms: Sequence[str]) -> set[str]: ...
     def sentences_of(self, article_ids: Iterable[str]) -> dict[str, list[SentenceRef]]: ...
     def infos(self, article_ids: Iterable[str]) -> dict[str, ArticleInfo]: ...
@@ -129,7 +131,8 @@ CREATE INDEX IF NOT EXISTS articles_by_source ON articles(source, published_ts);
 CREATE TABLE IF NOT EXISTS sentences(
     rowid INTEGER PRIMARY KEY, article_id TEXT NOT NULL, idx INTEGER NOT NULL,
     start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, terms TEXT NOT NULL, vector BLOB,
-    UNIQUE(article_id, idx));
+    text_key INTEGER, UNIQUE(article_id, idx));
+CREATE INDEX IF NOT EXISTS sentences_by_text ON sentences(text_key);
 CREATE INDEX IF NOT EXISTS sentences_without_vector ON sentences(article_id)
     WHERE vector IS NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS sentence_fts USING fts5(
@@ -168,6 +171,7 @@ class SqliteLexicalStore:
                     db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                                (SCHEMA_VERSION,))
+                _upgrade(db)
             except BaseException:
                 db.close()
                 raise
@@ -205,7 +209,11 @@ class SqliteLexicalStore:
                 vector = None
                 if sentence_vectors is not None:
                     vector = np.asarray(sentence_vectors[position], dtype=np.float32).tobytes()
-                rows.append((s.article_id, s.index, s.start, s.end, " ".join(terms), vector))
+                sentence = article.sentence_text(s)
+                # Furniture (index/furniture.py) is kept with its offsets but not searched.
+                terms_text = "" if is_furniture(sentence) else " ".join(terms)
+                key = text_key(sentence) if short_enough_to_recur(sentence) else None
+                rows.append((s.article_id, s.index, s.start, s.end, terms_text, vector, key))
                 position += 1
         if sentence_vectors is not None and position != len(sentence_vectors):
             raise ValueError(f"{len(sentence_vectors)} sentence vectors for {position} sentences")
@@ -214,7 +222,8 @@ class SqliteLexicalStore:
             db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?)", article_rows)
             first = db.execute("SELECT coalesce(max(rowid), 0) + 1 FROM sentences").fetchone()[0]
             numbered = [(first + i, *row) for i, row in enumerate(rows)]
-            db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?)", numbered)
+            db.executemany("INSERT INTO sentences(rowid, article_id, idx, start_char, end_char, "
+                           "terms, vector, text_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", numbered)
             db.executemany("INSERT INTO sentence_fts(rowid, terms) VALUES (?, ?)",
                            [(row[0], row[5]) for row in numbered])
 
@@ -318,6 +327,24 @@ class SqliteLexicalStore:
                     best[key] = max(best.get(key, 0.0), score / top)
         return best
 
+    def recurring(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """The (article, sentence) keys whose short line recurs, as is, in at least
+        `RECURRING_ARTICLES` distinct articles: page furniture, whatever its words."""
+        by_key: dict[tuple[str, int], int] = {}
+        wanted = set(keys)
+        for part in _chunks(sorted({k[0] for k in wanted})):
+            rows = self._rows("SELECT article_id, idx, text_key FROM sentences WHERE article_id "
+                              f"IN ({','.join('?' * len(part))}) AND text_key IS NOT NULL", part)
+            by_key.update(((a, int(i)), int(t)) for a, i, t in rows if (a, int(i)) in wanted)
+        counts: dict[int, int] = {}
+        texts = sorted(set(by_key.values()))
+        for start in range(0, len(texts), _IN_CHUNK):
+            part = texts[start:start + _IN_CHUNK]
+            counts.update(self._rows(
+                "SELECT text_key, count(DISTINCT article_id) FROM sentences WHERE text_key "
+                f"IN ({','.join('?' * len(part))}) GROUP BY text_key", part))
+        return {k for k, t in by_key.items() if counts.get(t, 0) >= RECURRING_ARTICLES}
+
     def known(self, terms: Sequence[str]) -> set[str]:
         """Which of these (already tokenized) terms occur in any sentence."""
         out = set()
@@ -387,6 +414,15 @@ class SqliteLexicalStore:
         return {f"{a}:{i}": np.frombuffer(blob, dtype=np.float32).tolist() for a, i, blob in
                 self._rows("SELECT article_id, idx, vector FROM sentences "
                            "WHERE vector IS NOT NULL")}
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """A version-1 file gains the `text_key` column (its rows stay NULL: never recurring) and
+    its index; nothing else changes."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sentences)")}
+    if "text_key" not in columns:
+        db.execute("ALTER TABLE sentences ADD COLUMN text_key INTEGER")
+    db.execute("CREATE INDEX IF NOT EXISTS sentences_by_text ON sentences(text_key)")
 
 
 class _Transaction:

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from index.articles import new_article, normalise_text
-from index.errors import NewsdeskError
-from index.fields import TEXT_FIELDS, build_article, clip, has_text_field, json_kind, parse_date
+from index.dates import parse_date
+from index.errors import NewsdeskError, clip
+from index.fields import TEXT_FIELDS, build_article, has_text_field, json_kind
 from index.types import Article, LoadError
 
 SUPPORTED_SUFFIXES = {".jsonl", ".ndjson", ".json", ".csv", ".txt", ".text", ".html", ".htm"}

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.errors import NewsdeskError
-from index.fields import date_sort_key
+from index.dates import date_sort_key
+from index.errors import NewsdeskError, clip
 from index.journal import Journal
 from index.lexical_store import SqliteLexicalStore
 from index.settings import Settings
@@ -162,8 +162,7 @@ def _existing(path):
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
+    return clip(exc, 200)
 
 
 def encode_sentences(sentences: Iterable[Sentence]) -> str:

@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.environment import offline_env
+
 ROOT = Path(__file__).resolve().parents[1]
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 ARTIFACTS = ROOT / "test-artifacts"
@@ -71,8 +73,8 @@ class ChatServer:
     def start(self, timeout: float = 240) -> ChatServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
         # Extractive unless the test names an answerer: most chat tests are about the evidence.
-        env.update(NEWSDESK_HOME=str(self.home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                   GRADIO_ANALYTICS_ENABLED="False", NEWSDESK_ANSWERER="extractive")
+        env = offline_env(env, NEWSDESK_HOME=str(self.home), GRADIO_ANALYTICS_ENABLED="False",
+                          NEWSDESK_ANSWERER="extractive")
         env.update(self.extra_env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the fd

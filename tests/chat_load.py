@@ -35,6 +35,7 @@ from pathlib import Path
 import httpx
 from gradio_client import Client, handle_file
 
+from index.environment import offline_env
 from ui.chat_render import md_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -523,7 +524,7 @@ def index_while_chatting(url: str, home: Path, folder: Path, events: IndexEvents
 
 def _index_by_cli(home: Path, files: list[Path], events: IndexEvents) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    env.update(NEWSDESK_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env = offline_env(env, NEWSDESK_HOME=str(home))
     t = time.monotonic()
     proc = subprocess.run([NEWSDESK, "index", *map(str, files)], capture_output=True,
                           text=True, env=env, cwd=str(ROOT), timeout=600)

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from index.environment import use_offline_env
+
+use_offline_env(force=True)
 # A developer's own settings must not leak into the tests.
 for name in list(os.environ):
     if name.startswith("NEWSDESK_"):
@@ -54,6 +53,14 @@ def run_json(*args: str, **kwargs) -> dict:
     return json.loads(lines[-1])
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that needs llama.cpp's model server is marked `model_server`, wherever its
+    fixtures ask for it, so `make test-fast` (-m "not model_server ...") never starts one."""
+    for item in items:
+        if "llama_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model_server)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from index.embed import get_embedder
@@ -70,7 +77,8 @@ def sample_home(tmp_path_factory) -> Path:
     return home
 
 
-# ---- the browser tests: Debian's Chromium, launched by path (see ../shared/TESTING.md) ------
+# ---- the browser tests: Debian's Chromium (apt), launched by path (tests/browser_support.py);
+# Playwright's own browser download is never used ---------------------------------------------
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):

@@ -22,7 +22,6 @@ import csv
 import dataclasses
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from index.articles import normalise_text
+from index.environment import offline_env
 from index.fields import TEXT_FIELDS
 from index.indexer import read_inputs
 from index.loaders import LIST_KEYS, iter_inputs
@@ -688,8 +688,7 @@ def stored_form(article: Article) -> tuple:
 
 def index_cli(path: Path, home: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     """The real `newsdesk index` on one file, in its own process, as a user would run it."""
-    env = {**os.environ, "NEWSDESK_HOME": str(home), "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1"}
+    env = offline_env(NEWSDESK_HOME=str(home))
     return subprocess.run([NEWSDESK, "index", str(path), "--json"], capture_output=True,
                           text=True, env=env, timeout=timeout)
 

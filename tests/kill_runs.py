@@ -24,10 +24,10 @@ from pathlib import Path
 
 from store_snapshot import snapshot
 
+from index.environment import OFFLINE_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "TOKENIZERS_PARALLELISM": "false", "ANONYMIZED_TELEMETRY": "False"}
 BAR = re.compile(r"(\d+)/(\d+) \[")
 POLL = 0.02
 VECTOR_TOLERANCE = 1e-4  # batch padding may move the last bits of an embedding, no more

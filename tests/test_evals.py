@@ -1,6 +1,6 @@
 """`newsdesk eval` through the real CLI, the real model and a real store: importers on the real
-shared data, the al-Bab suite end to end, diffs that must and must not find a regression, and
-the quality gates."""
+datasets (read from ../shared/data beside the checkout, never bundled), the al-Bab suite end
+to end, diffs that must and must not find a regression, and the quality gates."""
 
 from __future__ import annotations
 

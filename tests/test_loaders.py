@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.fields import date_sort_key, parse_date
+from index.dates import date_sort_key, parse_date
 from index.loaders import SUPPORTED_SUFFIXES, iter_inputs, load_file
 from index.types import Article, LoadError
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from conftest import NEWSDESK, run_json
 from servers import gguf_path
 
 from assistant.engine import Assistant, Conversation
+from assistant.generate import MODEL_FOUND_NO_ANSWER
 from assistant.local_model import _LOADED, LocalGenerator, ModelChoice
 from index.errors import NewsdeskError
 from index.settings import Settings
@@ -68,6 +70,15 @@ def test_follow_ups_are_rewritten_by_the_local_model_and_keep_stored_citations(l
     follow = local.ask("And when did that start?", conversation)
     assert follow.standalone_question != follow.question
     stored_and_verbatim(local, follow)
+
+
+def test_sentences_on_the_topic_that_do_not_answer_give_an_abstention_not_a_guess(local):
+    # Retrieval finds on-topic sentences (IS fighters deserting al-Bab) but none names a
+    # commander: the model must say so, and the answer is an abstention showing them as closest.
+    answer = local.ask("Who commands the IS fighters in al-Bab?")
+    assert answer.abstained and answer.abstain_reason == MODEL_FOUND_NO_ANSWER, answer.text
+    assert not answer.citations and answer.closest and not answer.direct_answer
+    stored_and_verbatim(local, replace(answer, citations=answer.closest))
 
 
 def test_the_model_loads_once_per_process(sample_home, local):

@@ -17,8 +17,11 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from conftest import MULTIHOP_ARTICLES
 from kill_runs import Kill, clean_index, compare, fresh_snapshot, run_kills, write_subset
+
+pytestmark = pytest.mark.kill
 
 # Once the model is loaded, these short articles are written at ~45 per second in batches of
 # two chunks, and the progress bar the kill aims by is redrawn every 0.5 s: 64 articles leave

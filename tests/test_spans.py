@@ -11,7 +11,8 @@ import json
 import pytest
 from conftest import AL_BAB, MULTIHOP_ARTICLES
 
-from assistant.spans import COUNT, WHEN, WHERE, WHO, Span, answer_span, question_type
+from assistant.question_kind import COUNT, WHEN, WHERE, WHO, question_type
+from assistant.spans import Span, answer_span
 
 BESIEGED = ("The town has been besieged since Monday, when government forces advancing from "
             "the south cut off a road leading into Al-Bab.")

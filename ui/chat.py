@@ -26,8 +26,8 @@ import gradio as gr
 from assistant.engine import Assistant, Conversation
 from assistant.retrieve import Filters
 from assistant.types import Answer
+from index.dates import check_date
 from index.errors import NewsdeskError
-from index.fields import date_sort_key
 from index.loaders import SUPPORTED_SUFFIXES
 from index.settings import Settings
 from ui import chat_render as render
@@ -315,9 +315,8 @@ class ChatHandlers:
 
 def _filters(since: str, until: str, sources) -> Filters:
     since, until = (since or "").strip(), (until or "").strip()
-    for value, label in ((since, "Published since"), (until, "Published until")):
-        if value and date_sort_key(value) is None:
-            raise NewsdeskError(f"{label}: {value!r} is not a date; use YYYY-MM-DD")
+    check_date(since, "Published since:")
+    check_date(until, "Published until:")
     return Filters(since, until, tuple(sources or ()))
 
 

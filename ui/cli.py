@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from index.dates import check_date
+from index.environment import quiet_loggers, use_offline_env
 from index.errors import NewsdeskError
-from index.fields import date_sort_key
 from index.settings import Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -47,14 +47,10 @@ LocalModelOpt = Annotated[str | None, typer.Option(
 
 def quiet_libraries() -> None:
     """Keep third-party chatter off the terminal and forbid any model-hub download."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    use_offline_env()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "urllib3", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    quiet_loggers()
 
 
 def settings_from(**flags) -> Settings:
@@ -136,6 +132,10 @@ def ask_cmd(
                                                    "date (YYYY-MM-DD).")] = None,
     source: Annotated[list[str] | None, typer.Option(
         help="Only articles from this source (repeatable).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The date the question is asked (YYYY-MM-DD): with a time clue such as "
+                        "'this week' or 'recently', pages published far from it rank lower."
+    )] = None,
     stream: Annotated[bool, typer.Option(
         "--stream/--no-stream",
         help="With a model server: print its answer token by token as it is written.")] = True,
@@ -156,9 +156,8 @@ def ask_cmd(
     quiet_libraries()
     try:
         filters = Filters(since or "", until or "", tuple(source or ()))
-        for value, flag in ((since, "--since"), (until, "--until")):
-            if value and date_sort_key(value) is None:
-                fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD")
+        for value, flag in ((since, "--since"), (until, "--until"), (as_of, "--as-of")):
+            check_date(value or "", flag)
         assistant = Assistant(settings_from(home=home, chroma_url=chroma_url,
                                             embed_url=embed_url, llm_url=llm_url,
                                             llm_model=llm_model, answerer=answerer,
@@ -177,7 +176,8 @@ def ask_cmd(
                 continue
             streamed.clear()
             answer = assistant.ask(q, conversation, filters,
-                                   on_delta=show if stream and not as_json else None)
+                                   on_delta=show if stream and not as_json else None,
+                                   as_of=as_of)
             if as_json:
                 emit(answer.to_json())
                 continue
@@ -335,7 +335,7 @@ def embed_serve_cmd(
 
 
 def _add_eval_commands() -> None:
-    from evals.cli import app as eval_app
+    from ui.eval_cli import app as eval_app
 
     app.add_typer(eval_app, name="eval", help="Run, import and compare eval suites.")
 

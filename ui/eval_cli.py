@@ -1,19 +1,22 @@
 """`newsdesk eval ...`: run suites, compare runs, import public QA sets.
 
-Thin like the rest of the CLI: results on stdout (one JSON object with --json), progress and
-logs on stderr, a user-fixable problem as one line and a non-zero exit. Everything heavy (the
-model, Chroma, matplotlib) is imported inside the commands, so `newsdesk --help` stays fast.
+A front end over the `evals` library (`evals.record` runs, records, reports and diffs; the
+importers and the suite format do the rest), thin like the rest of the CLI: results on stdout
+(one JSON object with --json), progress bars and logs on stderr, a user-fixable problem as one
+line and a non-zero exit. Everything heavy (the model, Chroma, matplotlib) is imported inside
+the commands, so `newsdesk --help` stays fast.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from evals.suite import relative_to_suite
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Run, import and compare eval suites.")
@@ -22,7 +25,6 @@ import_app = typer.Typer(no_args_is_help=True, add_completion=False,
                          help="Turn a public QA dataset into a suite (to stdout, or -o FILE).")
 app.add_typer(import_app, name="import")
 
-SUITES_DIR = Path(__file__).resolve().parent / "suites"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
 MaxRegressionsOpt = Annotated[int | None, typer.Option(
     "--max-regressions", help="Exit non-zero if more than N cases got worse.", min=0)]
@@ -60,15 +62,6 @@ def _parse_gates(values: list[str]) -> dict[str, float]:
     return gates
 
 
-def _suite_path(given: str) -> Path:
-    """A path, or the name of a shipped suite (`al-bab`)."""
-    path = Path(given)
-    shipped = SUITES_DIR / f"{given}.jsonl"
-    if not path.exists() and path.suffix == "" and shipped.is_file():
-        return shipped
-    return path
-
-
 def _check_regressions(count: int, limit: int | None) -> None:
     if limit is not None and count > limit:
         _fail(f"{count} case(s) got worse, more than --max-regressions {limit}")
@@ -100,50 +93,40 @@ def run_cmd(
         "--llm-url", help="OpenAI-compatible model server (NEWSDESK_LLM_URL).")] = None,
 ) -> None:
     """Index the suite's corpus, ask every case, score, report, and diff against the last run."""
-    from evals.diff import diff_runs, render
-    from evals.report import summary, write_report
-    from evals.runner import run_suite
-    from evals.runs import (
-        StoredRun,
-        default_runs_dir,
-        git_revision,
-        history,
-        new_run_dir,
-        run_record,
-        save_run,
-    )
-    from evals.suite import load_suite
+    from evals.record import evaluate, failed_gates
+    from evals.report import summary
+    from evals.suite import find_suite, load_suite
     from index.errors import NewsdeskError
     from index.settings import load_settings
+    from ui.progress import CaseBar, IndexBar
 
     _quiet()
     gates = _parse_gates(fail_under or [])
+    index_bar = IndexBar()
     try:
-        loaded = load_suite(_suite_path(suite))
+        loaded = load_suite(find_suite(suite))
         flags = {k: v for k, v in {"top_k": top_k, "home": home, "answerer": answerer,
                                    "local_model": local_model, "llm_url": llm_url}.items()
                  if v is not None}
         settings = load_settings(flags)
-        paths = [p.resolve() for p in corpus] if corpus else None
-        result = run_suite(loaded, settings, paths, show_progress=True)
-        runs_root = runs_dir or default_runs_dir(settings)
-        earlier = history(runs_root, loaded.name)
-        sha, dirty = git_revision()
-        folder = new_run_dir(runs_root, loaded.name, sha)
-        record = run_record(result, folder, sha, dirty)
-        save_run(folder, record)
-        diff = diff_runs(earlier[-1], StoredRun(folder, record)) if earlier else None
-        write_report(folder, record, diff,
-                     [(r.name, r.aggregate) for r in history(runs_root, loaded.name)])
+        case_bar = CaseBar(loaded.name)
+        try:
+            recorded = evaluate(loaded, settings, corpus, runs_dir, index_bar, case_bar)
+        finally:
+            index_bar.close()
+            case_bar.close()
     except NewsdeskError as exc:
         _fail(str(exc))
     except OSError as exc:  # the runs folder or the report: the scores were computed but lost
         _fail(f"cannot write the run ({exc}); check --runs-dir")
-    diff_text = render(diff) if diff else "first run of this suite: nothing to compare with"
+    folder, record, diff = recorded.folder, recorded.record, recorded.diff
+    for error in record["index"].get("errors", []):
+        typer.echo(f"warning: {_load_error(error)}", err=True)
+    diff_text = recorded.diff_text()
     if as_json:
         typer.echo(diff_text, err=True)
         _emit({"suite": loaded.name, "run": str(folder), **record["aggregate"],
-               "regressions": len(diff.worse) if diff else 0,
+               "regressions": recorded.regressions,
                "previous_run": diff.before if diff else None, "by_tag": record["by_tag"],
                "accuracy_by_type": record["accuracy_by_type"], "answerer": record["answerer"]})
     else:
@@ -151,10 +134,9 @@ def run_cmd(
         typer.echo(f"run: {folder}")
         typer.echo(f"report: {folder / 'report.html'}")
         typer.echo(diff_text)
-    problems = [f"{m} is {_shown(record['aggregate'].get(m))}, under --fail-under {bar:g}"
-                for m, bar in gates.items()
-                if record["aggregate"].get(m) is None or record["aggregate"][m] < bar]
-    regressions = len(diff.worse) if diff else 0
+    problems = [f"{m} is {_shown(value)}, under --fail-under {bar:g}"
+                for m, value, bar in failed_gates(record["aggregate"], gates)]
+    regressions = recorded.regressions
     if max_regressions is not None and regressions > max_regressions:
         problems.append(f"{regressions} case(s) got worse, more than --max-regressions "
                         f"{max_regressions}")
@@ -166,6 +148,13 @@ def _shown(value: float | None) -> str:
     return "n/a (no case it applies to)" if value is None else f"{value:.4g}"
 
 
+def _load_error(error: dict) -> str:
+    """An index run's load error as `LoadError` prints it (`file:line: message`)."""
+    from index.types import LoadError
+
+    return str(LoadError(error["file"], error["line"], error["message"]))
+
+
 @app.command("diff")
 def diff_cmd(
     run_a: Annotated[Path, typer.Argument(help="The earlier run folder (or its run.json).")],
@@ -174,12 +163,12 @@ def diff_cmd(
     max_regressions: MaxRegressionsOpt = None,
 ) -> None:
     """Compare two runs: metric deltas and the cases that got worse from RUN_A to RUN_B."""
-    from evals.diff import diff_runs, render
-    from evals.runs import load_run
+    from evals.diff import render
+    from evals.record import compare_runs
     from index.errors import NewsdeskError
 
     try:
-        diff = diff_runs(load_run(run_a), load_run(run_b))
+        diff = compare_runs(run_a, run_b)
     except NewsdeskError as exc:
         _fail(str(exc))
     if as_json:
@@ -196,15 +185,7 @@ NameOpt = Annotated[str | None, typer.Option(
 
 
 def _write(imported, output: Path | None) -> None:
-    from evals.suite import load_suite, write_suite
-
-    if output is None:
-        write_suite(sys.stdout, imported.header, imported.cases)
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf-8") as out:
-        write_suite(out, imported.header, imported.cases)
-    load_suite(output)  # what we write must read back
+    imported.save(output, sys.stdout)
 
 
 @import_app.command("multihop-rag")
@@ -220,7 +201,7 @@ def import_multihop_cmd(
     from evals.importers import multihop_rag
     from index.errors import NewsdeskError
 
-    recorded = [_relative(p, output) for p in corpus or []]
+    recorded = [relative_to_suite(p, output) for p in corpus or []]
     try:
         imported = multihop_rag(queries, name or _default_name(output, "multihop-rag"),
                                 recorded)
@@ -253,10 +234,7 @@ def import_rgb_cmd(
     corpus_file = output.with_name(f"{stem}.passages.jsonl")
     try:
         imported = rgb(file, name or stem, corpus_file.name, negative_rejection)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with corpus_file.open("w", encoding="utf-8") as out:
-            for passage in imported.passages:
-                out.write(json.dumps(passage, ensure_ascii=False) + "\n")
+        imported.save_passages(corpus_file)
         _write(imported, output)
     except NewsdeskError as exc:
         _fail(str(exc))
@@ -284,7 +262,7 @@ def import_realtimeqa_cmd(
 
     try:
         imported = realtimeqa(questions, name or _default_name(output, "realtimeqa"), corpus,
-                              _relative(corpus, output))
+                              relative_to_suite(corpus, output))
         _write(imported, output)
     except NewsdeskError as exc:
         _fail(str(exc))
@@ -310,10 +288,3 @@ def import_realtimeqa_cmd(
 
 def _default_name(output: Path | None, fallback: str) -> str:
     return output.name.removesuffix(".jsonl") if output else fallback
-
-
-def _relative(path: Path, output: Path | None) -> str:
-    """Suites name their corpus relative to themselves, so a suite folder can move whole."""
-    if output is None:
-        return str(path)
-    return os.path.relpath(path.resolve(), output.resolve().parent)
