@@ -29,6 +29,7 @@ from assistant.retrieve import Filters, Pool, Retriever
 from assistant.sentence_index import CurrentSentenceIndex
 from assistant.types import Answer
 from index.embed import Embedder, embedder_for
+from index.embed_identity import check_store
 from index.settings import Settings
 from index.store import Store
 
@@ -64,6 +65,16 @@ class Assistant:
         # (The local model starts loading now, in the background, while the first question
         # is retrieved.)
         self.generator = generator if generator is not None else make_generator(settings)
+        self._embedding_checked = False
+        self._check_lock = threading.Lock()
+
+    def _check_embedding(self) -> None:
+        """Once per process: questions must be embedded by the model the store was indexed
+        with (a wrong NEWSDESK_EMBED_URL would otherwise answer from noise)."""
+        with self._check_lock:
+            if not self._embedding_checked:
+                check_store(self.store, self.embedder)
+                self._embedding_checked = True
 
     def answerer_info(self) -> dict[str, str]:
         """Which answerer and model answer, for eval run records (the sha256 of a user's own
@@ -93,6 +104,8 @@ class Assistant:
         question = " ".join(question.split())
         history = conversation.turns if conversation else []
         standalone = self._standalone(question, history) if history else question
+        if not self._embedding_checked:
+            self._check_embedding()
         lexical = self.lexical.get()
         pool = self.retriever.retrieve(standalone, lexical, filters)
         pool.as_of = day

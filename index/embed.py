@@ -157,7 +157,20 @@ def get_embedder(model_name: str, batch_size: int = 64,
     return Embedder(model_name, batch_size, cache_dir)
 
 
+@lru_cache(maxsize=4)
+def get_remote_embedder(model_name: str, url: str, server_model: str, api_key: str,
+                        batch_size: int, timeout: float) -> Embedder:
+    from index.remote_embed import RemoteEmbedder
+
+    return RemoteEmbedder(model_name, url, server_model, api_key, batch_size, timeout)
+
+
 def embedder_for(settings) -> Embedder:
     """The process's shared embedder for these settings: every caller that goes through here
-    gets the same instance, so the model is loaded once."""
+    gets the same instance, so the model is loaded once. With `embed_url`, the model runs on
+    that server (`index.remote_embed`)."""
+    if settings.embed_url:
+        return get_remote_embedder(settings.embed_model, settings.embed_url,
+                                   settings.embed_server_model, settings.embed_api_key,
+                                   settings.embed_batch_size, settings.embed_timeout)
     return get_embedder(settings.embed_model, settings.embed_batch_size, settings.model_cache)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from index.chunks import embedding_text, make_chunks
 from index.embed import Embedder, embedder_for
+from index.embed_identity import check_store
 from index.errors import NewsdeskError
 from index.loaders import iter_inputs
 from index.sentences import split_sentences
@@ -107,7 +108,13 @@ class Indexer:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._get_embedder()
+        """Loaded on first use and checked against the store's recorded model before any
+        vector is written (recorded by the first run): a server with another model stops
+        the run instead of mixing its vectors in."""
+        embedder = self._get_embedder()
+        if self.store is not None:
+            check_store(self.store, embedder, record=True)
+        return embedder
 
     @cached_property
     def chunk_tokens(self) -> int:

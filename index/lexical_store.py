@@ -126,6 +126,8 @@ CREATE TABLE IF NOT EXISTS sentences(
     start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, terms TEXT NOT NULL, vector BLOB,
     text_key INTEGER, UNIQUE(article_id, idx));
 CREATE INDEX IF NOT EXISTS sentences_by_text ON sentences(text_key);
+CREATE INDEX IF NOT EXISTS sentences_without_vector ON sentences(article_id)
+    WHERE vector IS NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS sentence_fts USING fts5(
     terms, content='sentences', content_rowid='rowid',
     tokenize="unicode61 remove_diacritics 0 tokenchars '_'");
@@ -144,6 +146,7 @@ class SqliteLexicalStore:
         self.dimension = dimension
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self._upgraded = False
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -233,6 +236,11 @@ class SqliteLexicalStore:
             db.execute(f"DELETE FROM articles WHERE id IN ({marks})", part)
 
     def _transaction(self):
+        if not self._upgraded:
+            # Files made before this index: added by the first write (a reader never writes).
+            self.db.execute("CREATE INDEX IF NOT EXISTS sentences_without_vector ON "
+                            "sentences(article_id) WHERE vector IS NULL")
+            self._upgraded = True
         return _Transaction(self.db)
 
     # ---- reading -------------------------------------------------------------------------
@@ -250,6 +258,15 @@ class SqliteLexicalStore:
 
     def article_count(self) -> int:
         return int(self._rows("SELECT count(*) FROM articles")[0][0])
+
+    def sentence_counts(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """Sentence rows per article (absent: none), to check a written batch."""
+        out: dict[str, int] = {}
+        for part in _chunks(sorted(set(article_ids))):
+            out.update(self._rows("SELECT article_id, count(*) FROM sentences WHERE article_id "
+                                  f"IN ({','.join('?' * len(part))}) GROUP BY article_id",
+                                  part))
+        return out
 
     def sentence_count(self) -> int:
         return int(self._rows("SELECT count(*) FROM sentences")[0][0])

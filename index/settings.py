@@ -45,6 +45,15 @@ class Settings:
                                                                                 appauthor=False))
     chunk_tokens: int = 128
     embed_batch_size: int = 64
+    # An OpenAI-compatible `/v1/embeddings` server (Text Embeddings Inference, vLLM, Infinity,
+    # llama.cpp's server, `newsdesk embed serve`) that embeds for indexing and questions instead
+    # of this process. It must serve `embed_model` (whose tokenizer and configuration are still
+    # read here, for chunk sizes); the store records the model's identity and refuses vectors
+    # from another one. Empty: embed in this process.
+    embed_url: str = ""
+    embed_server_model: str = ""  # the model name sent to that server; empty: `embed_model`
+    embed_api_key: str = ""
+    embed_timeout: float = 60.0  # seconds per request to the embedding server
     index_batch_chunks: int = 1024  # chunks embedded and written per store transaction
     # Retrieval and answering.
     top_k: int = 40

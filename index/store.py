@@ -21,10 +21,13 @@ from __future__ import annotations
 import errno
 import functools
 import hashlib
+import logging
 import os
 import shutil
 import sqlite3
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -33,9 +36,12 @@ from typing import Any
 
 from index.dates import date_sort_key
 from index.errors import NewsdeskError, clip
+from index.journal import Journal
 from index.lexical_store import SqliteLexicalStore
 from index.settings import Settings
 from index.types import Article, Chunk, Sentence
+
+log = logging.getLogger("newsdesk.store")
 
 PAGE = 2000
 # Below this much free space, a failed write to the embedded store is taken as a full disk:
@@ -271,7 +277,7 @@ class Store:
                 f"{self.settings.collection}-articles", metadata=space, embedding_function=None)
         except Exception as exc:
             raise self._error("open the collections", exc) from None
-        self._vector_store = None  # made on the first write: importing it costs ~2 s
+        self._journal = None
         self._generation = self._handle.generation if self._handle else 0
 
     def refresh(self) -> None:
@@ -304,15 +310,15 @@ class Store:
         return self._articles
 
     @property
-    def vector_store(self):
-        """llama-index's Chroma store, through which chunks are written. Only writers need
-        it, so `newsdesk ask` does not pay for its import."""
+    def journal(self) -> Journal:
+        """The write journal (`index.journal`), opened on first use: only writers need it."""
         self._current()
-        if self._vector_store is None:
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-
-            self._vector_store = ChromaVectorStore(chroma_collection=self._chunks)
-        return self._vector_store
+        if self._journal is None:
+            try:
+                self._journal = Journal(self.client, f"{self.settings.collection}-pending")
+            except Exception as exc:
+                raise self._error("open the write journal", exc) from None
+        return self._journal
 
     def _error(self, doing: str, exc: BaseException) -> NewsdeskError:
         found = disk_error(self.settings, exc)
@@ -328,42 +334,86 @@ class Store:
     def write(self, articles: list[Article], chunks: list[Chunk], chunk_vectors,
               title_vectors, sentence_vectors=None) -> None:
         """Chunks and sentence rows first, article records last: the article record is the
-        commit mark. `sentence_vectors`: one per sentence of the articles, in order."""
-        by_id = {a.id: a for a in articles}
+        commit mark. `sentence_vectors`: one per sentence of the articles, in order.
+
+        The batch's ids are in the write journal throughout, so that another writer's
+        `recover` leaves them alone; after the commit the batch is read back and anything
+        missing is written again (a `recover` that read the journal just before this batch
+        was entered may have removed rows; once the record exists, nothing will)."""
         with self._lock:
-            self._write(by_id, articles, chunks, chunk_vectors, title_vectors, sentence_vectors)
+            self.refresh()  # never write over another process's newer index
+            try:
+                batch = _Batch.make(articles, chunks, chunk_vectors, title_vectors,
+                                    sentence_vectors)
+                with self.journal.writing([a.id for a in articles]):
+                    self._write_rows(batch)
+                    self._commit(batch)
+                    self._repair(batch)
+            except NewsdeskError:
+                raise
+            except Exception as exc:
+                raise self._error("write", exc) from None
+            finally:
+                self._wrote()
 
-    def _write(self, by_id, articles, chunks, chunk_vectors, title_vectors, sentence_vectors):
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+    def _write_rows(self, batch: _Batch) -> None:
+        """Chunks (upserted: ids are deterministic, so two writers of one article write the
+        same records), chunks left over from an older chunking removed, sentence rows."""
+        self._upsert_chunks(batch.nodes())
+        expected = {c.id for c in batch.chunks}
+        stored = self._chunk_ids_of([a.id for a in batch.articles])
+        extra = sorted(stored - expected)
+        for start in range(0, len(extra), 500):
+            self.chunks.delete(ids=extra[start:start + 500])
+        self.lexical.write(batch.articles, batch.sentence_vectors)
 
-        self.refresh()  # never write over another process's newer index
-        try:
-            self._delete_chunks_of([a.id for a in articles])
-            nodes = []
-            for chunk, vector in zip(chunks, chunk_vectors, strict=True):
-                article = by_id[chunk.article_id]
-                nodes.append(TextNode(
-                    id_=chunk.id, text=chunk.text, embedding=[float(x) for x in vector],
-                    start_char_idx=chunk.start, end_char_idx=chunk.end,
-                    metadata=_chunk_metadata(article, chunk),
-                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.id)},
-                ))
-            if nodes:
-                self.vector_store.add(nodes)
-            self.lexical.write(articles, sentence_vectors)
-            self.articles.upsert(
-                ids=[a.id for a in articles],
-                embeddings=[[float(x) for x in v] for v in title_vectors],
-                documents=[a.text for a in articles],
-                metadatas=[_article_metadata(a, sum(c.article_id == a.id for c in chunks))
-                           for a in articles],
-            )
-        except NewsdeskError:
-            raise
-        except Exception as exc:
-            raise self._error("write", exc) from None
-        finally:
-            self._wrote()
+    def _commit(self, batch: _Batch) -> None:
+        self.articles.upsert(
+            ids=[a.id for a in batch.articles],
+            embeddings=[[float(x) for x in v] for v in batch.title_vectors],
+            documents=[a.text for a in batch.articles],
+            metadatas=[_article_metadata(a, batch.chunk_count(a.id)) for a in batch.articles],
+        )
+
+    def _repair(self, batch: _Batch, rounds: int = 3) -> None:
+        for _ in range(rounds):
+            have = self._chunk_ids_of([a.id for a in batch.articles])
+            missing_chunks = [c for c in batch.chunks if c.id not in have]
+            counts = self.lexical.sentence_counts([a.id for a in batch.articles])
+            missing_rows = [a for a in batch.articles
+                            if counts.get(a.id, 0) != len(a.sentences)]
+            if not missing_chunks and not missing_rows:
+                return
+            log.warning("re-writing %d chunks and the sentence rows of %d articles removed "
+                        "by a concurrent recover", len(missing_chunks), len(missing_rows))
+            self._upsert_chunks(batch.nodes({c.id for c in missing_chunks}))
+            if missing_rows:
+                self.lexical.write(missing_rows, batch.sentence_vectors_of(missing_rows))
+        raise NewsdeskError(f"the rows of a written batch keep disappearing from the store at "
+                            f"{self.location}; is an older Newsdesk indexing into it too?")
+
+    def _upsert_chunks(self, nodes) -> None:
+        """As llama-index's `ChromaVectorStore.add` writes `TextNode`s, but as an upsert."""
+        from llama_index.core.schema import MetadataMode
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        for start in range(0, len(nodes), 1000):
+            part = nodes[start:start + 1000]
+            metadatas = []
+            for node in part:
+                meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+                metadatas.append({k: ("" if v is None else v) for k, v in meta.items()})
+            self.chunks.upsert(
+                ids=[n.node_id for n in part], embeddings=[n.get_embedding() for n in part],
+                metadatas=metadatas,
+                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in part])
+
+    def _chunk_ids_of(self, article_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(article_ids), 500):
+            part = article_ids[start:start + 500]
+            found.update(self.chunks.get(where={"article_id": {"$in": part}}, include=[])["ids"])
+        return found
 
     def delete_articles(self, ids: list[str]) -> None:
         if not ids:
@@ -375,10 +425,12 @@ class Store:
         self.refresh()
         try:
             # Article records first: a crash after this leaves orphan chunks, which recover()
-            # removes; the reverse order could leave an article that cites missing chunks.
-            self.articles.delete(ids=ids)
-            self._delete_chunks_of(ids)
-            self.lexical.delete(ids)
+            # removes (the journal names them); the reverse order could leave an article that
+            # cites missing chunks.
+            with self.journal.writing(ids):
+                self.articles.delete(ids=ids)
+                self._delete_chunks_of(ids)
+                self.lexical.delete(ids)
         except Exception as exc:
             raise self._error("delete", exc) from None
         finally:
@@ -390,38 +442,99 @@ class Store:
             self.chunks.delete(where={"article_id": {"$in": part}})
 
     def recover(self, embed=None) -> int:
-        """Delete chunks and sentence rows whose article record is missing (left by a killed
-        run), and add the sentence rows of stored articles the sentence index lacks (a store
-        written before it existed, or a new `lexical_path`). Returns the orphans removed.
+        """Clean up after killed runs, and catch the sentence index up. Returns the number
+        of orphaned articles whose rows were removed.
 
-        `embed` (texts -> vectors) gives added rows their vectors, and fills in rows a reader
-        added without them, but only for an embedded store: with a Chroma server and a
-        private sentence index, that would embed every article other machines wrote, so such
-        rows stay without vectors (the reranker embeds the few it needs; docs/DEPLOY.md)."""
+        Killed runs' batches are found in the write journal (`index.journal`): the entries of
+        runs that are gone name the articles whose chunks and sentence rows may lack their
+        article record. Entries of live runs (another `newsdesk index` writing to the same
+        server right now) are left alone, and so are their rows. With nothing pending this
+        reads one empty collection and two counts, never every id of the store. A store
+        written before the journal existed is scanned in full once.
+
+        The sentence index gets the rows of stored articles it lacks (a store written before
+        it existed, or a new `lexical_path`). `embed` (texts -> vectors) gives added rows
+        their vectors, and fills in rows a reader added without them, but only for an
+        embedded store: with a Chroma server and a private sentence index, that would embed
+        every article other machines wrote, so such rows stay without vectors (the reranker
+        embeds the few it needs; docs/DEPLOY.md)."""
         try:
-            # A chunk's id is "<article id>:<n>" (`Chunk.id`): ids alone name the articles,
-            # without reading every chunk's metadata.
-            chunk_articles = {row["id"].rsplit(":", 1)[0]
-                              for row in self._all_metadatas(self.chunks, include=())}
-            present = self.present_ids(sorted(chunk_articles))
-            orphans = sorted(chunk_articles - present)
-            self._delete_chunks_of(orphans)
-            if orphans:
-                self._wrote()
-            stored = self.all_ids()
-            indexed = self.lexical.article_ids()
-            self.lexical.delete(sorted(indexed - stored))
-            if self.settings.chroma_url:
-                embed = None
-            missing = stored - indexed
-            if embed is not None:
-                missing |= self.lexical.articles_without_vectors() & stored
-            self.catch_up(sorted(missing), embed)
-            return len(orphans) + len(indexed - stored)
+            with self._lock:
+                journal = self.journal
+                entries = journal.entries()
+                now = time.time()
+                live = {e.article_id for e in entries if e.alive(now)}
+                dead = [e for e in entries if not e.alive(now)]
+                removed = self._clean_up(sorted({e.article_id for e in dead} - live), live)
+                if journal.new:
+                    removed += self._scan_orphans(live)
+                    journal.new = False
+                journal.forget(dead)
+                if dead or removed:
+                    self._wrote()
+            removed += self._catch_up_lexical(live, embed if not self.settings.chroma_url
+                                              else None)
+            return removed
         except NewsdeskError:
             raise
         except Exception as exc:
             raise self._error("check for an interrupted run", exc) from None
+
+    def _clean_up(self, article_ids: list[str], live: set[str]) -> int:
+        """Rows of these articles whose record is missing are removed; a committed article
+        whose chunks a killed writer had begun to replace is removed whole (the next run
+        that has it re-indexes it as new), never left citing missing chunks."""
+        if not article_ids:
+            return 0
+        present = self.present_ids(article_ids)
+        orphans = sorted(set(article_ids) - present)
+        self._delete_chunks_of(orphans)
+        self.lexical.delete(orphans)
+        broken = sorted(a for a, n in self._chunk_counts(sorted(present)).items()
+                        if n[0] != n[1] and a not in live)
+        if broken:
+            log.warning("removing %d articles whose chunks an interrupted run left "
+                        "incomplete; index them again", len(broken))
+            self.articles.delete(ids=broken)
+            self._delete_chunks_of(broken)
+            self.lexical.delete(broken)
+        return len(orphans) + len(broken)
+
+    def _chunk_counts(self, article_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(recorded n_chunks, stored chunks) per article."""
+        out: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(article_ids), 500):
+            part = article_ids[start:start + 500]
+            page = self.articles.get(ids=part, include=["metadatas"])
+            have = Counter(i.rsplit(":", 1)[0] for i in self._chunk_ids_of(part))
+            for record_id, meta in zip(page["ids"], page["metadatas"], strict=True):
+                out[record_id] = (int((meta or {}).get("n_chunks", 0)), have[record_id])
+        return out
+
+    def _scan_orphans(self, live: set[str]) -> int:
+        """The clean-up of a store from before the journal: every chunk id is read."""
+        # A chunk's id is "<article id>:<n>" (`Chunk.id`): ids alone name the articles.
+        chunk_articles = {row["id"].rsplit(":", 1)[0]
+                          for row in self._all_metadatas(self.chunks, include=())}
+        orphans = sorted(chunk_articles - self.present_ids(sorted(chunk_articles)) - live)
+        self._delete_chunks_of(orphans)
+        return len(orphans)
+
+    def _catch_up_lexical(self, live: set[str], embed) -> int:
+        """Returns how many articles' rows were removed (rows of no stored article)."""
+        lexical_count, stored_count = self.lexical.article_count(), self.article_count()
+        removed: list[str] = []
+        missing: set[str] = set()
+        if lexical_count != stored_count or self.journal.new:
+            stored = self.all_ids()
+            indexed = self.lexical.article_ids()
+            removed = sorted(indexed - stored - live)
+            self.lexical.delete(removed)
+            missing = stored - indexed
+        if embed is not None:
+            missing |= self.lexical.articles_without_vectors()
+        self.catch_up(sorted(missing), embed)
+        return len(removed)
 
     def catch_up(self, ids: list[str], embed=None) -> int:
         """Write the sentence rows of these stored articles (never removes any: a reader may
@@ -529,6 +642,40 @@ class Store:
                 raise self._error("read articles", exc) from None
             yield _article_from_record(row.pop("id"), row.pop("document"), row)
 
+    # ---- the embedding model's identity (index.embed_identity) ---------------------------
+
+    @_guarded("read the collection's metadata")
+    def embedding_identity(self):
+        """The identity recorded by the first index run, read fresh from the store (another
+        machine may have recorded it since this process opened the collection)."""
+        from index.embed_identity import EmbeddingIdentity
+
+        with self._lock:
+            name = f"{self.settings.collection}-articles"
+            meta = self.client.get_collection(name, embedding_function=None).metadata
+        return EmbeddingIdentity.from_metadata(meta)
+
+    @_guarded("record the embedding model")
+    def record_embedding_identity(self, identity) -> None:
+        with self._lock:
+            # modify() replaces the metadata; the distance function lives in the collection's
+            # configuration and may not be passed again.
+            kept = {k: v for k, v in (self.articles.metadata or {}).items()
+                    if not k.startswith("hnsw:")}
+            self.articles.modify(metadata={**kept, **identity.to_metadata()})
+            self._wrote()
+
+    @_guarded("read articles")
+    def sample_title(self) -> tuple[str, list[float]] | None:
+        """One stored article's headline text and vector (what `write` embedded for it)."""
+        with self._lock:
+            page = self.articles.get(limit=1, include=["embeddings", "documents", "metadatas"])
+        if not page["ids"]:
+            return None
+        meta = page["metadatas"][0] or {}
+        text = meta.get("title") or (page["documents"][0] or "")[:200]
+        return text, [float(x) for x in page["embeddings"][0]]
+
     @_guarded("read")
     def article_count(self) -> int:
         return self.articles.count()
@@ -599,6 +746,58 @@ class Store:
     @_guarded("read")
     def sources(self) -> list[str]:
         return sorted({r.get("source", "") for r in self._all_metadatas(self.articles)} - {""})
+
+
+@dataclass
+class _Batch:
+    """One write: its articles, chunks and every vector, sliceable for a repair."""
+
+    articles: list[Article]
+    chunks: list[Chunk]
+    chunk_vectors: Any
+    title_vectors: Any
+    sentence_vectors: Any
+
+    @classmethod
+    def make(cls, articles, chunks, chunk_vectors, title_vectors, sentence_vectors) -> _Batch:
+        if len(chunks) != len(chunk_vectors) or len(articles) != len(title_vectors):
+            raise ValueError("one vector per chunk and per headline is needed")
+        return cls(list(articles), list(chunks), chunk_vectors, title_vectors,
+                   sentence_vectors)
+
+    def chunk_count(self, article_id: str) -> int:
+        return sum(c.article_id == article_id for c in self.chunks)
+
+    def nodes(self, only: set[str] | None = None) -> list:
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        by_id = {a.id: a for a in self.articles}
+        out = []
+        for chunk, vector in zip(self.chunks, self.chunk_vectors, strict=True):
+            if only is not None and chunk.id not in only:
+                continue
+            article = by_id[chunk.article_id]
+            out.append(TextNode(
+                id_=chunk.id, text=chunk.text, embedding=[float(x) for x in vector],
+                start_char_idx=chunk.start, end_char_idx=chunk.end,
+                metadata=_chunk_metadata(article, chunk),
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.id)},
+            ))
+        return out
+
+    def sentence_vectors_of(self, articles: list[Article]):
+        if self.sentence_vectors is None:
+            return None
+        wanted = {a.id for a in articles}
+        rows, position = [], 0
+        for article in self.articles:
+            n = len(article.sentences)
+            if article.id in wanted:
+                rows.extend(range(position, position + n))
+            position += n
+        import numpy as np
+
+        return np.asarray(self.sentence_vectors)[rows]
 
 
 def _chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:

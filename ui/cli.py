@@ -25,6 +25,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 HomeOpt = Annotated[str | None, typer.Option("--home", help="Data directory (NEWSDESK_HOME).")]
 ChromaOpt = Annotated[str | None, typer.Option(
     "--chroma-url", help="Chroma server URL (NEWSDESK_CHROMA_URL); default: embedded store.")]
+EmbedUrlOpt = Annotated[str | None, typer.Option(
+    "--embed-url", help="OpenAI-compatible /v1/embeddings server that embeds instead of this "
+                        "process (NEWSDESK_EMBED_URL), e.g. http://127.0.0.1:8090/v1; it must "
+                        "serve the store's model.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object to stdout.")]
 LlmUrlOpt = Annotated[str | None, typer.Option(
     "--llm-url", help="OpenAI-compatible model server (NEWSDESK_LLM_URL), e.g. "
@@ -70,13 +74,15 @@ def index_cmd(
     as_json: JsonOpt = False,
     home: HomeOpt = None,
     chroma_url: ChromaOpt = None,
+    embed_url: EmbedUrlOpt = None,
 ) -> None:
     """Index article files (JSONL, JSON, CSV, TXT, HTML, or folders of them)."""
     from ui.index_run import run_index
 
     quiet_libraries()
     try:
-        report = run_index(settings_from(home=home, chroma_url=chroma_url), paths, strict)
+        report = run_index(settings_from(home=home, chroma_url=chroma_url, embed_url=embed_url),
+                           paths, strict)
     except NewsdeskError as exc:
         fail(str(exc))
     for error in report.errors:
@@ -136,6 +142,7 @@ def ask_cmd(
     as_json: JsonOpt = False,
     home: HomeOpt = None,
     chroma_url: ChromaOpt = None,
+    embed_url: EmbedUrlOpt = None,
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
     answerer: AnswererOpt = None,
@@ -151,7 +158,8 @@ def ask_cmd(
         filters = Filters(since or "", until or "", tuple(source or ()))
         for value, flag in ((since, "--since"), (until, "--until"), (as_of, "--as-of")):
             check_date(value or "", flag)
-        assistant = Assistant(settings_from(home=home, chroma_url=chroma_url, llm_url=llm_url,
+        assistant = Assistant(settings_from(home=home, chroma_url=chroma_url,
+                                            embed_url=embed_url, llm_url=llm_url,
                                             llm_model=llm_model, answerer=answerer,
                                             local_model=local_model))
         conversation = Conversation()
@@ -199,6 +207,7 @@ def chat_cmd(
     port: Annotated[int | None, typer.Option(help="Port (NEWSDESK_PORT); default 7860.")] = None,
     home: HomeOpt = None,
     chroma_url: ChromaOpt = None,
+    embed_url: EmbedUrlOpt = None,
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
     answerer: AnswererOpt = None,
@@ -210,8 +219,8 @@ def chat_cmd(
     quiet_libraries()
     try:
         serve(settings_from(host=host, port=port, home=home, chroma_url=chroma_url,
-                            llm_url=llm_url, llm_model=llm_model, answerer=answerer,
-                            local_model=local_model))
+                            embed_url=embed_url, llm_url=llm_url, llm_model=llm_model,
+                            answerer=answerer, local_model=local_model))
     except NewsdeskError as exc:
         fail(str(exc))
 
@@ -299,6 +308,30 @@ def model_status_cmd(as_json: JsonOpt = False) -> None:
         state = "ready" if m["ready"] else "installed, not joined" if m["installed"] else \
             "not installed"
         typer.echo(f"  {m['model']} ({m['description']}): {state}")
+
+
+embed_app = typer.Typer(no_args_is_help=True, help="The embedding model as a server.")
+app.add_typer(embed_app, name="embed")
+
+
+@embed_app.command("serve")
+def embed_serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8090,
+    api_key: Annotated[str, typer.Option(
+        "--api-key", envvar="NEWSDESK_EMBED_SERVE_API_KEY",
+        help="Require this bearer token (clients: NEWSDESK_EMBED_API_KEY).")] = "",
+) -> None:
+    """Serve the embedding model (NEWSDESK_EMBED_MODEL) over an OpenAI-compatible
+    /v1/embeddings API, for NEWSDESK_EMBED_URL on other machines; stops on Ctrl-C or
+    SIGTERM."""
+    from ui.embed_server import serve_forever
+
+    quiet_libraries()
+    try:
+        serve_forever(settings_from(), host, port, api_key)
+    except NewsdeskError as exc:
+        fail(str(exc))
 
 
 def _add_eval_commands() -> None:

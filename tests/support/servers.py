@@ -48,8 +48,9 @@ class ServerProcess:
     """One server subprocess with its log file; restartable with the same command and port."""
 
     def __init__(self, name: str, command: list[str], health_url: str, log: Path,
-                 start_timeout: float):
+                 start_timeout: float, env: dict[str, str] | None = None):
         self.name = name
+        self.env = env or {}
         self.command = command
         self.health_url = health_url
         self.log = log
@@ -64,7 +65,8 @@ class ServerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=_server_env())
+                                         stdin=subprocess.DEVNULL,
+                                         env={**_server_env(), **self.env})
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -151,6 +153,22 @@ class LlamaServer(ServerProcess):
             f"{self.url}/models", log, start_timeout=180.0)
 
 
+class EmbedServer(ServerProcess):
+    """`newsdesk embed serve`: the packaged embedding model (or `model`, a folder) behind an
+    OpenAI-compatible /v1/embeddings endpoint."""
+
+    def __init__(self, log: Path, model: str = "", port: int | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.model = model
+        super().__init__(
+            "embedding server",
+            [str(BIN / "newsdesk"), "embed", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            f"http://127.0.0.1:{self.port}/health", log, start_timeout=300.0,
+            env={"NEWSDESK_EMBED_MODEL": model} if model else None)
+
+
 def llm_server_missing() -> str:
     """Why the llama.cpp server cannot be started here ("" when it can)."""
     if importlib.util.find_spec("xllamacpp") is None:
@@ -198,6 +216,34 @@ def llama_server(tmp_path_factory) -> Iterator[LlamaServer]:
     try:
         yield server
     finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def embed_server(tmp_path_factory) -> Iterator[EmbedServer]:
+    """The real embedding server with the packaged model, for the session."""
+    folder = tmp_path_factory.mktemp("embed-server")
+    server = EmbedServer(folder / "embed-server.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def embed_server_factory(tmp_path_factory):
+    """Embedding servers of other models (a folder), each with its own model cache."""
+    started: list[EmbedServer] = []
+
+    def make(model: str) -> EmbedServer:
+        folder = tmp_path_factory.mktemp("embed-own")
+        server = EmbedServer(folder / "embed-server.log", model=model)
+        server.env["NEWSDESK_MODEL_CACHE"] = str(folder / "model-cache")
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
         server.stop()
 
 
