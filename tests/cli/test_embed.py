@@ -10,19 +10,11 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT, SAMPLE, run_cli
+from support.embed_texts import TEXTS
 
 from index import onnx_encoder
 from index.embed import Embedder
 from index.settings import Settings
-
-TEXTS = [
-    "Who besieged al-Bab?",
-    "",
-    "The town has been besieged since Monday, when government forces advancing from the south "
-    "cut off a road leading into Al-Bab.",
-    "«Ça va», dit-il — 3.5% of Ünïcödé text, 東京 and emoji 🚀 in one line.",
-    " ".join(["A very long sentence that goes on and on past the model's token limit."] * 40),
-]
 
 
 @pytest.fixture(scope="module")

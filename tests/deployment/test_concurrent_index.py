@@ -15,15 +15,13 @@ import subprocess
 import time
 
 from conftest import NEWSDESK, ROOT, run_cli, run_json
-from council_corpus import write_council
-from store_snapshot import snapshot
+from support.council_corpus import write_council
+from support.store_snapshot import snapshot
 
 from index.embed import embedder_for
 from index.indexer import Indexer, read_inputs
 from index.settings import Settings
 from index.store import Store, _Batch
-
-pytest_plugins = ["servers"]
 
 
 def split_corpus(source, folder, ranges: dict[str, range]) -> dict[str, object]:

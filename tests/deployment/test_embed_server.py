@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SAMPLE, run_cli, run_json
-from store_snapshot import snapshot
-from test_embed import TEXTS
+from support.embed_texts import TEXTS
+from support.store_snapshot import snapshot
 
 from index.embed import resolve_model_path
 from index.errors import NewsdeskError
@@ -25,8 +25,6 @@ from index.indexer import batch_texts, read_inputs
 from index.remote_embed import RemoteEmbedder
 from index.settings import Settings
 from index.store import Store
-
-pytest_plugins = ["servers"]
 
 MODEL = Settings().embed_model
 QUESTIONS = ["Who besieged al-Bab?", "Which company did the FTC sue?"]
