@@ -152,7 +152,8 @@ class Retriever:
             return sentences.get(article_id, [])
 
         for rank, hit in enumerate(chunk_hits):
-            for ref in refs_of(hit.article_id)[hit.sentence_start:hit.sentence_end]:
+            chunk = hit.chunk
+            for ref in refs_of(chunk.article_id)[chunk.sentence_start:chunk.sentence_end]:
                 c = candidate(ref)
                 if c is not None:
                     c.ranks.setdefault("dense", rank)

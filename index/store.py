@@ -61,15 +61,9 @@ class StoreStats:
 
 @dataclass(frozen=True)
 class ChunkHit:
-    """One dense-search result: a chunk's span in its article, and its similarity."""
+    """One dense-search result: the stored chunk, and its similarity to the question."""
 
-    chunk_id: str
-    article_id: str
-    sentence_start: int
-    sentence_end: int
-    start: int
-    end: int
-    text: str
+    chunk: Chunk
     score: float
 
 
@@ -707,12 +701,12 @@ class Store:
         except Exception as exc:
             raise self._error("search", exc) from None
         hits = []
-        for chunk_id, text, meta, distance in zip(result["ids"][0], result["documents"][0],
-                                                  result["metadatas"][0],
-                                                  result["distances"][0], strict=True):
-            hits.append(ChunkHit(chunk_id, meta["article_id"], int(meta["sentence_start"]),
-                                 int(meta["sentence_end"]), int(meta["char_start"]),
-                                 int(meta["char_end"]), text, 1.0 - float(distance)))
+        for text, meta, distance in zip(result["documents"][0], result["metadatas"][0],
+                                        result["distances"][0], strict=True):
+            chunk = Chunk(meta["article_id"], int(meta["chunk_index"]),
+                          int(meta["sentence_start"]), int(meta["sentence_end"]),
+                          int(meta["char_start"]), int(meta["char_end"]), text)
+            hits.append(ChunkHit(chunk, 1.0 - float(distance)))
         return hits
 
     @_guarded("search")

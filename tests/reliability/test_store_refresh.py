@@ -34,7 +34,7 @@ def test_a_running_store_finds_by_similarity_what_another_process_indexed(tmp_pa
     embedder = embedder_for(settings)
     vector = embedder.embed_query("What colour was the Quillmoor lighthouse painted?")
     before = store.query_chunks(vector, 5)
-    assert before and all("Quillmoor" not in hit.text for hit in before)
+    assert before and all("Quillmoor" not in hit.chunk.text for hit in before)
 
     second = tmp_path / "second.jsonl"
     write_article(second, "Quillmoor lighthouse repainted", NEW_FACT)
@@ -42,7 +42,7 @@ def test_a_running_store_finds_by_similarity_what_another_process_indexed(tmp_pa
 
     store.signature()  # what the assistant's lexical cache calls every few seconds
     hits = store.query_chunks(vector, 5)
-    assert hits and NEW_FACT in hits[0].text
+    assert hits and NEW_FACT in hits[0].chunk.text
     assert store.article_count() == 2
     # Our own write afterwards keeps both: nothing of the other process is written over.
     third = tmp_path / "third.jsonl"
@@ -53,4 +53,4 @@ def test_a_running_store_finds_by_similarity_what_another_process_indexed(tmp_pa
     run_index(settings, [third], show_progress=False)
     fresh = run_cli("stats", "--json", home=home, check=True)
     assert json.loads(fresh.stdout.splitlines()[-1])["articles"] == 3
-    assert NEW_FACT in store.query_chunks(vector, 5)[0].text
+    assert NEW_FACT in store.query_chunks(vector, 5)[0].chunk.text

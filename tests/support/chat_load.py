@@ -626,7 +626,7 @@ def check_store(home: Path, expected_articles: int,
     titles = {a[1]: article_id for article_id, a in snap["articles"].items()}
     for article in new_articles:
         hits = store.query_chunks(embedder.embed([article.body])[0], 1)
-        if not hits or hits[0].article_id != titles.get(article.title):
+        if not hits or hits[0].chunk.article_id != titles.get(article.title):
             problems.append(f"dense search does not find {article.title!r} "
                             f"(via {article.via})")
     return problems
