@@ -31,28 +31,27 @@ YES_NO_HINT = "(A yes/no question.)"
 # reliably than from the instruction alone; the "No" offsets its lean towards "Yes", and the
 # "Unknown" shows the case it otherwise answers anyway: sentences on the question's topic that
 # state a neighbouring fact (another year's winner), as RGB's negative passages do.
-EXAMPLES = (
-    {"role": "user", "content": (
-        "Sentences:\n[1] The mayor opened the new library on Monday. (City Post, 2024-03-04)\n"
-        "[2] The library was opened by the city council in 2019, according to The Herald. "
-        "(The Herald, 2024-03-09)\n\nQuestion: Did the City Post and The Herald agree on when "
-        f"the library was opened?\n{YES_NO_HINT}")},
-    {"role": "assistant", "content": (
-        "Answer: No\nBecause: The City Post says it opened on Monday [1], The Herald says "
-        "2019 [2].")},
-    {"role": "user", "content": (
-        "Sentences:\n[1] Striking dock workers were joined by drivers on Friday. (Wire, "
-        "2024-05-03)\n[2] The strike was called by the Harbour Workers Union over pay. (Wire, "
-        "2024-05-02)\n\nQuestion: Which union called the dock strike reported by Wire?")},
-    {"role": "assistant", "content": (
-        "Answer: The Harbour Workers Union\nBecause: The strike was called by the Harbour "
-        "Workers Union [2].")},
-    {"role": "user", "content": (
-        "Sentences:\n[1] The city marathon drew a record 30,000 runners this year. (Metro "
-        "Daily, 2024-04-14)\n[2] Last year's marathon was won by Joan Kip. (Metro Daily, "
-        "2023-04-10)\n\nQuestion: Who won the 2024 city marathon?")},
-    {"role": "assistant", "content": (
-        "Answer: Unknown\nBecause: The sentences name only the 2023 winner [2].")},
+# (sentences, question, reply): the worked examples, shown as earlier turns of the conversation.
+_WORKED = (
+    ("[1] The mayor opened the new library on Monday. (City Post, 2024-03-04)\n[2] The library "
+     "was opened by the city council in 2019, according to The Herald. (The Herald, 2024-03-09)",
+     "Did the City Post and The Herald agree on when the library was opened?\n" + YES_NO_HINT,
+     "Answer: No\nBecause: The City Post says it opened on Monday [1], The Herald says 2019 [2]."),
+    ("[1] Striking dock workers were joined by drivers on Friday. (Wire, 2024-05-03)\n[2] The "
+     "strike was called by the Harbour Workers Union over pay. (Wire, 2024-05-02)",
+     "Which union called the dock strike reported by Wire?",
+     "Answer: The Harbour Workers Union\nBecause: The strike was called by the Harbour Workers "
+     "Union [2]."),
+    ("[1] The city marathon drew a record 30,000 runners this year. (Metro Daily, 2024-04-14)\n"
+     "[2] Last year's marathon was won by Joan Kip. (Metro Daily, 2023-04-10)",
+     "Who won the 2024 city marathon?",
+     "Answer: Unknown\nBecause: The sentences name only the 2023 winner [2]."),
+)
+EXAMPLES = tuple(
+    message
+    for sentences, question, reply in _WORKED
+    for message in ({"role": "user", "content": f"Sentences:\n{sentences}\n\nQuestion: {question}"},
+                    {"role": "assistant", "content": reply})
 )
 
 

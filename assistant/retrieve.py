@@ -134,7 +134,7 @@ class Retriever:
         t = time.perf_counter()
         meta = match(question, lexical.sources())
         named = _named_articles(meta, lexical, filters)
-        involved = ({h.article_id for h in chunk_hits} | {r.article_id for r, _ in bm25_hits}
+        involved = ({h.chunk.article_id for h in chunk_hits} | {r.article_id for r, _ in bm25_hits}
                     | {a for a, _ in title_hits} | set(named))
         infos = lexical.infos(involved)
         sentences = lexical.sentences_of(involved)

@@ -104,19 +104,27 @@ def test_concurrent_index_runs_lose_and_duplicate_nothing(chroma_server, tmp_pat
     assert stats["articles"] == 240
 
 
-def test_a_live_runs_uncommitted_batch_survives_another_runs_recover(chroma_server, tmp_path):
-    """Deterministic: this process holds a batch between its rows and its commit mark while a
-    real `newsdesk index` process starts (and recovers) against the same server."""
-    settings = Settings(chroma_url=chroma_server.url, collection="inflight",
+def prepared_batch(chroma_server, tmp_path, collection: str, count: int):
+    """A batch of `count` council articles made ready to write, as an index run makes it, so a
+    test can stop between its rows and its commit mark."""
+    settings = Settings(chroma_url=chroma_server.url, collection=collection,
                         lexical_path=str(tmp_path / "shared.sqlite3"),
                         home=str(tmp_path / "home"))
-    corpus = write_council(tmp_path / "mine.jsonl", 6, tag="inflight")
-    other = write_council(tmp_path / "other.jsonl", 3, seed=11, tag="other")
+    corpus = write_council(tmp_path / "mine.jsonl", count, tag=collection)
     store = Store(settings)
     indexer = Indexer(store, lambda: embedder_for(settings), settings.chunk_tokens)
     articles, _ = read_inputs([corpus])
     chunks = [c for a in articles for c in indexer.prepare(a)]
     batch = _Batch.make(articles, chunks, *indexer.embed_batch(articles, chunks))
+    return settings, store, articles, chunks, batch
+
+
+def test_a_live_runs_uncommitted_batch_survives_another_runs_recover(chroma_server, tmp_path):
+    """Deterministic: this process holds a batch between its rows and its commit mark while a
+    real `newsdesk index` process starts (and recovers) against the same server."""
+    settings, store, articles, chunks, batch = prepared_batch(chroma_server, tmp_path,
+                                                             "inflight", 6)
+    other = write_council(tmp_path / "other.jsonl", 3, seed=11, tag="other")
     ids = [a.id for a in articles]
     with store.journal.writing(ids):
         store._write_rows(batch)
@@ -134,15 +142,8 @@ def test_a_live_runs_uncommitted_batch_survives_another_runs_recover(chroma_serv
 
 def test_a_killed_runs_batch_is_cleaned_up_from_the_journal(chroma_server, tmp_path):
     """The journal's other half: entries of a run that is gone are cleaned by the next run."""
-    settings = Settings(chroma_url=chroma_server.url, collection="killed",
-                        lexical_path=str(tmp_path / "shared.sqlite3"),
-                        home=str(tmp_path / "home"))
-    corpus = write_council(tmp_path / "mine.jsonl", 4, tag="killed")
-    store = Store(settings)
-    indexer = Indexer(store, lambda: embedder_for(settings), settings.chunk_tokens)
-    articles, _ = read_inputs([corpus])
-    chunks = [c for a in articles for c in indexer.prepare(a)]
-    batch = _Batch.make(articles, chunks, *indexer.embed_batch(articles, chunks))
+    settings, store, articles, chunks, batch = prepared_batch(chroma_server, tmp_path,
+                                                             "killed", 4)
     ids = [a.id for a in articles]
     # A child process writes the rows and dies before its commit mark.
     child = os.fork()
