@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
 
 from index import onnx_encoder
+from index.environment import use_offline_env
 from index.errors import NewsdeskError
 
 log = logging.getLogger("newsdesk.embed")
@@ -60,8 +60,7 @@ class Embedder:
     """
 
     def __init__(self, model_name: str, batch_size: int = 64, cache_dir: str | Path | None = None):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        use_offline_env()  # a Python caller that skipped the front ends is offline too
         self.name = model_name
         self.path = resolve_model_path(model_name)
         self.batch_size = batch_size
