@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+from index.dates import date_sort_key, parse_date
+
 _CLUE = re.compile(
     r"\b(?:recent(?:ly)?|this (?:week|weekend|month|year|season|summer|fall|autumn|winter|"
     r"spring)|last (?:week|weekend|month)|past (?:week|weekend|month|few days)|latest|"
@@ -29,19 +31,19 @@ def has_time_clue(question: str) -> bool:
 
 
 def parse_as_of(value: str | date | datetime | None) -> date | None:
-    """An ISO date (`YYYY-MM-DD`, also `YYYY/MM/DD`) or a date; None when absent. A value
-    that is not a date raises ValueError (the caller's input, named in its message)."""
+    """A date, or any full date the loaders read (index/dates.py: `2022-06-16`,
+    `2022/06/16`, `June 16, 2022`); None when absent. A value that is not a date raises
+    ValueError (the caller's input, named in its message)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip().replace("/", "-")
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise ValueError(f"as_of {value!r} is not a date (YYYY-MM-DD)") from None
+    moment = date_sort_key(parse_date(value))
+    if moment is None:
+        raise ValueError(f"as_of {value!r} is not a date (YYYY-MM-DD)")
+    return datetime.fromtimestamp(moment, tz=UTC).date()
 
 
 def staleness(published_ts: float | None, as_of: date) -> float:

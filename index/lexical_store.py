@@ -190,6 +190,9 @@ class SqliteLexicalStore:
         """Replace the rows of these articles in one transaction. `sentence_vectors` holds one
         row per sentence of every article, in order; None stores no vectors (they are then
         computed for a question's candidates when needed)."""
+        count = sum(len(a.sentences) for a in articles)
+        if sentence_vectors is not None and len(sentence_vectors) != count:
+            raise ValueError(f"{len(sentence_vectors)} sentence vectors for {count} sentences")
         rows = []
         article_rows = []
         position = 0
@@ -208,8 +211,6 @@ class SqliteLexicalStore:
                 key = text_key(sentence) if short_enough_to_recur(sentence) else None
                 rows.append((s.article_id, s.index, s.start, s.end, terms_text, vector, key))
                 position += 1
-        if sentence_vectors is not None and position != len(sentence_vectors):
-            raise ValueError(f"{len(sentence_vectors)} sentence vectors for {position} sentences")
         with self._lock, self._transaction() as db:
             self._delete(db, [a.id for a in articles])
             db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?)", article_rows)
