@@ -8,7 +8,8 @@ One run measures three things:
    sentences, indexed the same way, with the CLI process's peak RSS;
 3. the ceiling: the same embedding model through the same engine as the indexer (the ONNX
    graph), embedding exactly the texts the indexer embeds for the generated corpus (chunks,
-   headlines, sentences), in one call; sentence-transformers' (torch) speed beside it.
+   headlines, and sentences unless `NEWSDESK_INDEX_SENTENCE_VECTORS` is off), in one call;
+   sentence-transformers' (torch) speed beside it.
 
 Indexing rates come from the report's `seconds` (time inside `Indexer.run`, which excludes
 process start and reading the inputs, but includes the lazy model load on the first article).
@@ -186,9 +187,10 @@ def generate_corpus(count: int, path: Path) -> int:
 
 
 def measure_ceiling(corpus: Path, torch_texts: int = 2000) -> dict:
-    """Raw embedding speed over exactly the texts the indexer embeds (chunks, headlines and
-    sentences, each distinct text once), through the same engine the indexer uses (the ONNX
-    graph); sentence-transformers' (torch) speed on the first `torch_texts` of them beside it."""
+    """Raw embedding speed over exactly the texts the indexer embeds (chunks, headlines and,
+    with `index_sentence_vectors`, sentences; each distinct text once), through the same
+    engine the indexer uses (the ONNX graph); sentence-transformers' (torch) speed on the
+    first `torch_texts` of them beside it."""
     import numpy as np
 
     from index.embed import Embedder
@@ -202,11 +204,13 @@ def measure_ceiling(corpus: Path, torch_texts: int = 2000) -> dict:
 
     embedder = Embedder(settings.embed_model, settings.embed_batch_size, settings.model_cache)
     # The store is not touched by prepare(); the chunking is the indexer's own.
-    indexer = Indexer(None, lambda: embedder, settings.chunk_tokens)  # type: ignore[arg-type]
+    indexer = Indexer(None, lambda: embedder, settings.chunk_tokens,  # type: ignore[arg-type]
+                      sentence_vectors=settings.index_sentence_vectors)
     started = time.perf_counter()
     chunks = [c for article in articles for c in indexer.prepare(article)]
     sentences = sum(len(a.sentences) for a in articles)
-    texts = list(dict.fromkeys(batch_texts(articles, chunks)[0]))
+    texts = list(dict.fromkeys(batch_texts(articles, chunks,
+                                           settings.index_sentence_vectors)[0]))
     prepare_seconds = time.perf_counter() - started
     log(f"{len(texts)} texts prepared in {prepare_seconds:.2f} s; embedding them")
 
@@ -238,6 +242,8 @@ def measure_ceiling(corpus: Path, torch_texts: int = 2000) -> dict:
         "articles": len(articles),
         "sentences": sentences,
         "texts": len(texts),
+        "embedded": ("chunks, headlines, sentences" if settings.index_sentence_vectors
+                     else "chunks, headlines"),
         "seconds": round(embed_seconds, 3),
         "texts_per_s": round(len(texts) / embed_seconds, 1),
         "articles_per_s": round(len(articles) / embed_seconds, 2),
@@ -278,7 +284,7 @@ def print_human(result: dict) -> None:
     print(f"    peak RSS {gib(large['peak_rss_bytes'])} (goal < {gib(GOAL_RSS_BYTES)}): "
           f"{'OK' if result['rss_ok'] else 'MISSED'}")
     print(f"  ceiling, {ceiling['model']} through {ceiling['engine']} on the same "
-          f"{ceiling['texts']} texts (chunks, headlines, sentences): {ceiling['seconds']:.2f} s, "
+          f"{ceiling['texts']} texts ({ceiling['embedded']}): {ceiling['seconds']:.2f} s, "
           f"{ceiling['texts_per_s']:.1f} texts/s = {ceiling['articles_per_s']:.1f} articles/s")
     print(f"    sentence-transformers (torch) on {ceiling['torch_texts']} of them: "
           f"{ceiling['torch_texts_per_s']:.1f} texts/s = {ceiling['torch_articles_per_s']:.1f} "

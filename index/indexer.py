@@ -59,7 +59,7 @@ def index_paths(settings: Settings, paths: Iterable[str | Path], strict: bool = 
     is told the total first and then how far the run has got."""
     articles, errors = read_inputs(paths, strict=strict)
     indexer = Indexer(Store(settings), lambda: embedder_for(settings), settings.chunk_tokens,
-                      settings.index_batch_chunks)
+                      settings.index_batch_chunks, settings.index_sentence_vectors)
     total = len(articles)
     if progress is not None:
         progress(0, total, 0)
@@ -84,14 +84,17 @@ def read_inputs(paths: Iterable[str | Path], strict: bool = False
     return list(by_key.values()), errors
 
 
-def batch_texts(articles: list[Article], chunks: list[Chunk]) -> tuple[list[str], list[int]]:
-    """Every text a batch embeds, once each, and the three lengths to split the vectors by:
-    chunks, headlines (the article record's vector), then every sentence (the reranker's
-    sentence vectors, stored so that a question never embeds them)."""
+def batch_texts(articles: list[Article], chunks: list[Chunk],
+                sentences: bool = True) -> tuple[list[str], list[int]]:
+    """Every text a batch embeds and the lengths to split the vectors by: chunks, headlines
+    (the article record's vector), then, with `sentences`, every sentence (the reranker's
+    sentence vectors; `Settings.index_sentence_vectors`)."""
     titles = {a.id: a.title for a in articles}
     texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
     texts += [a.title or a.text[:200] for a in articles]
-    texts += [embedding_text(a.title, a.sentence_text(s)) for a in articles for s in a.sentences]
+    if sentences:
+        texts += [embedding_text(a.title, a.sentence_text(s))
+                  for a in articles for s in a.sentences]
     return texts, [len(chunks), len(articles)]
 
 
@@ -100,11 +103,12 @@ class Indexer:
     so a re-run over unchanged files costs no model load."""
 
     def __init__(self, store: Store, embedder: Callable[[], Embedder], chunk_tokens: int,
-                 batch_chunks: int = 1024):
+                 batch_chunks: int = 1024, sentence_vectors: bool = True):
         self.store = store
         self._get_embedder = embedder
         self._chunk_tokens = chunk_tokens
         self.batch_chunks = batch_chunks
+        self.sentence_vectors = sentence_vectors
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -122,12 +126,12 @@ class Indexer:
         return min(self._chunk_tokens, self.embedder.max_tokens - 48)
 
     def embed_batch(self, articles: list[Article], chunks: list[Chunk]):
-        """(chunk vectors, headline vectors, sentence vectors) of one batch, in one call: the
-        model sorts the texts by length, so a larger call pads less. A text met twice (a
-        one-sentence chunk is its sentence; a repeated headline) is embedded once."""
+        """(chunk vectors, headline vectors, sentence vectors or None) of one batch, in one
+        call: the model sorts the texts by length, so a larger call pads less. A text met twice
+        (a one-sentence chunk is its sentence; a repeated headline) is embedded once."""
         import numpy as np
 
-        texts, (n_chunks, n_titles) = batch_texts(articles, chunks)
+        texts, (n_chunks, n_titles) = batch_texts(articles, chunks, self.sentence_vectors)
         unique = list(dict.fromkeys(texts))
         row = {text: i for i, text in enumerate(unique)}
         vectors = self.embedder.embed(unique)
@@ -135,7 +139,7 @@ class Indexer:
             vectors = vectors[np.fromiter((row[t] for t in texts), dtype=np.int64,
                                           count=len(texts))]
         return (vectors[:n_chunks], vectors[n_chunks:n_chunks + n_titles],
-                vectors[n_chunks + n_titles:])
+                vectors[n_chunks + n_titles:] if self.sentence_vectors else None)
 
     def prepare(self, article: Article) -> list[Chunk]:
         """Sentences with exact offsets, then token-sized windows of them."""
@@ -151,7 +155,8 @@ class Indexer:
         it; the writer does every write, in order, so commit marks stay in input order."""
         started = time.perf_counter()
         report = IndexReport(errors=list(errors), articles_failed=len(errors))
-        self.store.recover(embed=lambda texts: self.embedder.embed(texts))
+        self.store.recover(embed=(lambda texts: self.embedder.embed(texts))
+                           if self.sentence_vectors else None)
         self.chunk_tokens  # noqa: B018 - resolved here, not raced for by the writer thread
         counter = _Done(progress, report)
         with _Writer() as writer:

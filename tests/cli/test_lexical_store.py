@@ -65,6 +65,22 @@ def test_every_sentence_is_indexed_with_its_vector(sample_home):
     assert lexical.known(["quillmoor"]) == set()
 
 
+def test_without_index_sentence_vectors_nothing_is_stored_and_the_answers_are_the_same(
+        tmp_path, sample_home):
+    home = tmp_path / "home"
+    report = run_json("index", str(SAMPLE), home=home,
+                      env={"NEWSDESK_INDEX_SENTENCE_VECTORS": "0"})
+    assert report["articles_added"] == 327
+    assert lexical_of(home).all_vectors() == {}
+    assert lexical_of(home).sentence_count() == lexical_of(sample_home).sentence_count()
+    # The reranker embeds a question's candidates itself: the same vectors, the same answer.
+    question = "Who besieged al-Bab?"
+    with_vectors = run_json("ask", question, home=sample_home)
+    without = run_json("ask", question, home=home)
+    assert [c["text"] for c in without["citations"]] == \
+        [c["text"] for c in with_vectors["citations"]]
+
+
 def test_replaced_and_removed_articles_leave_nothing_behind(tmp_path):
     home = tmp_path / "home"
     first = tmp_path / "first.jsonl"
