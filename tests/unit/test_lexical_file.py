@@ -103,3 +103,22 @@ def test_a_batch_with_the_wrong_number_of_vectors_writes_nothing(tmp_path, artic
         store.write(articles, vectors_for(articles)[:4])
     store.close()
     assert SqliteLexicalStore(path).snapshot() == before
+
+
+def test_past_its_postings_budget_a_search_leaves_out_the_most_frequent_terms(tmp_path):
+    """The cost of a search follows its terms' postings; past the budget the commonest terms
+    (the lowest IDF) go, the rarest stays, and under it nothing changes."""
+    town = [article(f"Report {n}", "Wire", "2023-10-12",
+                    f"The council met on day {n}. The council adjourned.") for n in range(6)]
+    rare = article("Harbour", "Gazette", "2023-10-13", "The council discussed the quillmoor.")
+    roomy = SqliteLexicalStore(tmp_path / "roomy.sqlite3")
+    roomy.write([*town, rare])
+    question = "What did the council say about the quillmoor?"
+    everything = roomy.search(question, 20)
+    assert len(everything) == 13  # every sentence holds "council" (or "quillmoor")
+    assert everything[0][0].article_id == rare.id
+
+    tight = SqliteLexicalStore(roomy.path, match_budget=5)  # "council" has 13 postings
+    found = tight.search(question, 20)
+    assert [ref.article_id for ref, _ in found] == [rare.id]
+    assert SqliteLexicalStore(roomy.path, match_budget=14).search(question, 20) == everything
