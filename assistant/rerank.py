@@ -125,8 +125,9 @@ class FeatureReranker:
             _diversify(candidates, w.same_article)
 
     def _vectors(self, head: list[Candidate], pool: Pool) -> np.ndarray:
-        """Sentence vectors as the index run stored them; any it did not store (an article
-        caught up from a Chroma server without its vectors) are computed now and kept."""
+        """Sentence vectors as the index run stored them; any it did not store (all of them
+        with `index_sentence_vectors` off, or an article caught up from a Chroma server
+        without its vectors) are computed now and kept."""
         stored = pool.lexical.vectors([c.key for c in head])
         missing = [c for c in head if c.key not in stored]
         if missing:

@@ -13,9 +13,10 @@ Sentences are stored pre-tokenized with the tokenizer bm25s used (lower case, `\
 English stopwords, Snowball stemmer), so the terms, and therefore `known` (names the corpus
 never mentions), are those of the old index; FTS5 only splits them on spaces.
 
-Sentence vectors (the reranker's `embedding_text(title, sentence)`) live here too, as float32
-blobs keyed by (article, sentence): they are only ever fetched by id for a question's ~48
-candidates, so a Chroma collection would build a vector index nobody searches.
+Sentence vectors (the reranker's `embedding_text(title, sentence)`) live here too, unless
+`Settings.index_sentence_vectors` is off, as float32 blobs keyed by (article, sentence): they
+are only ever fetched by id for a question's ~48 candidates, so a Chroma collection would
+build a vector index nobody searches.
 
 `LexicalStore` is the interface the assistant uses; `SqliteLexicalStore` is the one backend.
 A server (e.g. a search service beside a Chroma server) would implement the same methods.
@@ -157,7 +158,6 @@ class SqliteLexicalStore:
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._upgraded = False
-        self._vocab = False  # the connection's temp vocabulary table exists
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -176,6 +176,9 @@ class SqliteLexicalStore:
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                                (SCHEMA_VERSION,))
                 _upgrade(db)
+                # Per connection (temp): each term's number of sentences, for `_affordable`.
+                db.execute("CREATE VIRTUAL TABLE temp.sentence_vocab "
+                           "USING fts5vocab(main, sentence_fts, 'row')")
             except BaseException:
                 db.close()
                 raise
@@ -187,7 +190,6 @@ class SqliteLexicalStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-                self._vocab = False
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -318,15 +320,8 @@ class SqliteLexicalStore:
         (`MATCH_POSTINGS_BUDGET`; the rarest term always stays). The counts come from FTS5's
         own vocabulary table, ~2 ms a question."""
         distinct = sorted(set(terms))
-        with self._lock:
-            db = self.db
-            if not self._vocab:
-                db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.sentence_vocab "
-                           "USING fts5vocab(main, sentence_fts, 'row')")
-                self._vocab = True
-            postings = dict(db.execute(
-                "SELECT term, doc FROM temp.sentence_vocab WHERE term IN "
-                f"({','.join('?' * len(distinct))})", distinct).fetchall())
+        postings = dict(self._rows("SELECT term, doc FROM temp.sentence_vocab WHERE term IN "
+                                   f"({','.join('?' * len(distinct))})", distinct))
         if sum(postings.get(t, 0) for t in distinct) <= self.match_budget:
             return terms
         kept, used = set(), 0
