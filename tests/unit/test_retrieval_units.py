@@ -138,3 +138,28 @@ def test_the_model_policy_cites_more_of_the_runners_up():
     assert (wider.max_citations, wider.margin) == (policy.model_max_citations,
                                                    policy.model_margin)
     assert select(pool(*c), wider) == c[:5]  # within 0.3, at most 5
+
+
+# ---- rerank._diversify ----------------------------------------------------------------------
+
+
+def sentence_of(article: str, index: int, score: float) -> Candidate:
+    return Candidate(Sentence(article, index, 0, 10), ArticleInfo("t", "s", "", None),
+                     f"{article} {index}", score=score)
+
+
+def test_one_long_page_does_not_fill_the_top_ranks_past_its_share():
+    from assistant.rerank import _diversify
+
+    long_page = [sentence_of("long", i, 1.0 - 0.01 * i) for i in range(6)]
+    other = sentence_of("other", 0, 0.6)
+    ranked = [*long_page, other]
+    _diversify(ranked, penalty=0.1, share=3, over_share=0.3)
+    # The page's first three sentences pay 0, 0.1 and 0.2; its fourth would pay 0.3 + 0.3,
+    # so the other page's weaker sentence (0.6) comes before it.
+    assert [(c.ref.article_id, c.ref.index) for c in ranked[:5]] == [
+        ("long", 0), ("long", 1), ("long", 2), ("other", 0), ("long", 3)]
+    # Without the share rule the page's fourth sentence (0.97 - 0.3) still wins.
+    ranked = [*long_page, other]
+    _diversify(ranked, penalty=0.1)
+    assert ranked[3].ref.article_id == "long"
