@@ -11,6 +11,7 @@ import pytest
 from assistant.abstain import named_terms, unknown_names
 from assistant.compose import Policy, select
 from assistant.query_meta import QueryMeta, dates_in, match, meta_score, question_parts
+from assistant.rerank import _diversify
 from assistant.retrieve import UNRANKED, Candidate, Pool
 from index.articles import new_article
 from index.lexical_store import ArticleInfo, SqliteLexicalStore
@@ -100,8 +101,9 @@ def test_unknown_names_are_those_no_sentence_headline_or_outlet_holds(lexical):
 # ---- compose.select ------------------------------------------------------------------------
 
 
-def candidate(i: int, score: float, text: str | None = None) -> Candidate:
-    ref = Sentence(f"a{i}", 0, 0, 10)
+def candidate(i: int, score: float, text: str | None = None, article: str = "") -> Candidate:
+    """Sentence 0 of its own article `a<i>`, or sentence `i` of `article` when one is named."""
+    ref = Sentence(article, i, 0, 10) if article else Sentence(f"a{i}", 0, 0, 10)
     return Candidate(ref, ArticleInfo("t", "s", "", None), text or f"sentence {i}", score=score)
 
 
@@ -143,16 +145,9 @@ def test_the_model_policy_cites_more_of_the_runners_up():
 # ---- rerank._diversify ----------------------------------------------------------------------
 
 
-def sentence_of(article: str, index: int, score: float) -> Candidate:
-    return Candidate(Sentence(article, index, 0, 10), ArticleInfo("t", "s", "", None),
-                     f"{article} {index}", score=score)
-
-
 def test_one_long_page_does_not_fill_the_top_ranks_past_its_share():
-    from assistant.rerank import _diversify
-
-    long_page = [sentence_of("long", i, 1.0 - 0.01 * i) for i in range(6)]
-    other = sentence_of("other", 0, 0.6)
+    long_page = [candidate(i, 1.0 - 0.01 * i, article="long") for i in range(6)]
+    other = candidate(0, 0.6, article="other")
     ranked = [*long_page, other]
     _diversify(ranked, penalty=0.1, share=3, over_share=0.3)
     # The page's first three sentences pay 0, 0.1 and 0.2; its fourth would pay 0.3 + 0.3,
