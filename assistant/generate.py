@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from assistant.compose import NO_EVIDENCE
+from assistant.grounding import complete_date, is_grounded
 from assistant.model_client import GenerationError, Generator
 from assistant.prompts import answer_messages
 from assistant.question_kind import is_yes_no
@@ -43,11 +44,13 @@ _YES_NO_RE = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 @dataclass(frozen=True)
 class WrittenAnswer:
     """What the model wrote, split and checked: `lead` is the direct answer ("Yes", "Government
-    forces"), `body` the verified justification; `found_no_answer` when the lead is "Unknown"."""
+    forces"), `body` the verified justification; `found_no_answer` when the lead is "Unknown";
+    `ungrounded` when the lead's words are not in the sentences (`assistant.grounding`)."""
 
     lead: str
     body: GeneratedAnswer
     found_no_answer: bool
+    ungrounded: bool = False
 
     @property
     def text(self) -> str:
@@ -144,7 +147,13 @@ def written_answer(raw: str, citations: Sequence[Citation], question: str) -> Wr
     checked = verify(body or lead, n, {c.number: c.text for c in citations})
     if not body:  # a lead alone: it is the whole answer and must cite like any sentence
         lead = ""
-    return WrittenAnswer(_clean_lead(lead, is_yes_no(question)), checked, found_no_answer)
+    yes_no = is_yes_no(question)
+    lead = _clean_lead(lead, yes_no)
+    ungrounded = False
+    if lead and not yes_no and not found_no_answer:
+        lead = complete_date(lead, (c.text for c in citations))
+        ungrounded = not is_grounded(lead, citations)
+    return WrittenAnswer(lead, checked, found_no_answer, ungrounded)
 
 
 def generate_answer(generator: Generator, question: str, citations: Sequence[Citation],
@@ -211,10 +220,12 @@ def answer_with_model(generator: Generator, answer: Answer,
         result = None
         changes: dict = {"notice": f"{exc}; {FALLBACK_SUFFIX}."}
     else:
-        if result.found_no_answer:
-            changes = {"text": f"{NO_EVIDENCE} ({MODEL_FOUND_NO_ANSWER})", "abstained": True,
+        if result.found_no_answer or result.ungrounded:
+            reason = (f'the model answered "{result.lead}", which none of the cited sentences '
+                      "says" if result.ungrounded else MODEL_FOUND_NO_ANSWER)
+            changes = {"text": f"{NO_EVIDENCE} ({reason})", "abstained": True,
                        "citations": [], "closest": answer.citations, "direct_answer": "",
-                       "abstain_reason": MODEL_FOUND_NO_ANSWER}
+                       "abstain_reason": reason}
         else:
             changes = {"text": result.text, "direct_answer": result.lead}
             unsupported = result.body.unsupported_sentences

@@ -183,14 +183,13 @@ def ask_cmd(
                 continue
             if streamed:
                 typer.echo("")
-                if answer.abstained:  # the model found no answer in the evidence
-                    typer.echo("(the model found no answer in the cited sentences)")
-                    typer.echo(render_answer(answer))
-                elif answer.model:  # the streamed text stands; add the notice and sources
+                if answer.model and not answer.abstained:  # the streamed text stands
+                    if answer.direct_answer not in "".join(streamed):  # a date made whole
+                        typer.echo(f"Answer: {answer.direct_answer}")
                     for sentence in answer.unsupported:
                         typer.echo(f"unsupported (cites no source): {sentence}")
                     typer.echo(render_answer(answer, include_text=False))
-                else:  # the model failed mid-answer: what was streamed is withdrawn
+                else:  # the model failed, found no answer, or answered what no sentence says
                     typer.echo("(the model's text above is withdrawn)")
                     typer.echo(render_answer(answer))
             else:

@@ -116,6 +116,38 @@ def test_unknown_becomes_an_abstention_with_the_sentences_as_closest():
     assert answer.abstain_reason == MODEL_FOUND_NO_ANSWER and answer.direct_answer == ""
 
 
+def test_a_direct_answer_the_sentences_do_not_hold_becomes_an_abstention():
+    answer, written = answer_with_model(
+        Replay("Answer: Emma Stone\nBecause: Government forces cut the road [1]."), extractive())
+    assert written is not None and written.ungrounded and not written.found_no_answer
+    assert answer.abstained and answer.citations == [] and answer.closest == CITES
+    assert '"Emma Stone"' in answer.abstain_reason and answer.direct_answer == ""
+
+
+@pytest.mark.parametrize(("lead", "grounded"), [
+    ("Government forces", True),
+    ("Syrian government forces", True),  # half of the words is enough: a longer name
+    ("Turkish-backed rebels", True),
+    ("Wire", True),  # the outlet of the source line
+    ("February 8, 2017", True),  # the date of the source line
+    ("Kurdish militias", False),
+    ("March 3, 2016", False),
+])
+def test_a_direct_answer_is_grounded_when_half_its_words_are_in_the_sentences(lead, grounded):
+    written = written_answer(f"Answer: {lead}\nBecause: Rebels attacked [2].", CITES, AL_BAB)
+    assert written.ungrounded is not grounded
+
+
+def test_a_date_answer_without_its_year_is_completed_from_the_sentence_that_gives_it():
+    cites = [citation(1, "The game was released in Japan on April 29."),
+             citation(2, "Nintendo published it in Japan on April 29th, 2015.")]
+    question = "When was the game released in Japan?"
+    written = written_answer("Answer: April 29\nBecause: It came out then [2].", cites, question)
+    assert written.lead == "April 29th, 2015" and not written.ungrounded
+    kept = written_answer("Answer: Nintendo\nBecause: It published it [2].", cites, question)
+    assert kept.lead == "Nintendo"
+
+
 def test_the_model_answer_opens_with_the_direct_answer_and_streams():
     deltas = []
     answer, written = answer_with_model(

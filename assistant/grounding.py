@@ -1,0 +1,93 @@
+"""Is the model's direct answer in the sentences it was given? And is a date it gives whole?
+
+The model answers from numbered sentences, but a 1.5B model also answers from what it
+remembers, or names an entity of a neighbouring fact: on RGB's negative passages (on the
+question's topic, without its answer) it wrote "Emma Stone" from a cast-list heading that names
+no one, and "July 21, 2024" from "slated for July ...". A direct answer none of whose words
+occur in the sentences (their text, outlet and date) is such a guess: the answer becomes an
+abstention with the sentences shown as the closest ones. Yes/No answers are not checked here:
+their words are not in the sentences by nature, and their justification is verified like any
+model sentence (`assistant.verify`).
+
+A date answer without its year ("April 29") is completed from the sentence that gives it with
+one ("... on April 29, 2015."), quoting that sentence's own words: a date asked for is a whole
+date, and small models drop the year as often as they keep it.
+
+Word matching, not a model: no NLI or QA model ships as a package here (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from assistant.types import Citation
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_MONTH_WORD = {m[:3]: m[:3] for m in _MONTHS} | {m: m[:3] for m in _MONTHS} | {"sept": "sep"}
+_MONTH_RE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?",
+                       re.IGNORECASE)
+_YEAR_RE = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+# What numbers and dates carry around them in one text and not in another: "20th", "$1.65".
+_IGNORED = frozenset({"st", "nd", "rd", "th", "s"}) | STOP_WORDS
+# At least this share of the answer's words must occur in the sentences: a name given in full
+# where a sentence has the surname ("Gal Gadot" / "Gadot reprises her role") is grounded, a
+# date of which only the month occurs ("July 21, 2024" / "slated for July") is not.
+MIN_SHARE = 0.5
+
+
+def _words(text: str) -> list[str]:
+    out = []
+    for token in _TOKEN_RE.findall(text.lower()):
+        if token in _MONTH_WORD:  # before the stop words: "may" is one
+            out.append(_MONTH_WORD[token])
+        elif token not in _IGNORED:
+            out.append(token)
+    return out
+
+
+def _date_words(iso: str) -> list[str]:
+    """An outlet's ISO date as the words an answer may use for it ("2023-12-15" -> dec 15
+    2023): a temporal answer often gives the date from the source line, not the sentence."""
+    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
+    if not match:
+        return []
+    year, month, day = match.groups()
+    return [year, _MONTHS[int(month) - 1][:3], str(int(day))]
+
+
+def evidence_words(citations: Iterable[Citation]) -> set[str]:
+    words: set[str] = set()
+    for c in citations:
+        words.update(_words(f"{c.text} {c.source} {c.title}"))
+        words.update(_date_words(c.published_at))
+    return words
+
+
+def is_grounded(lead: str, citations: Sequence[Citation]) -> bool:
+    """True when at least `MIN_SHARE` of the direct answer's content words occur in the
+    sentences it was written from (or it has no content word to check)."""
+    words = _words(lead)
+    if not words:
+        return True
+    found = evidence_words(citations)
+    return sum(w in found for w in words) >= MIN_SHARE * len(words)
+
+
+def complete_date(lead: str, texts: Iterable[str]) -> str:
+    """A date answer without a year, given with one in a sentence, as that sentence gives it
+    ("November 12" -> "November 12, 2020"); any other answer unchanged."""
+    if not lead or _YEAR_RE.search(lead) or not _MONTH_RE.search(lead):
+        return lead
+    pattern = re.compile(
+        r"\s+".join(re.escape(part) for part in lead.split())
+        + r"(?:st|nd|rd|th)?,?\s+(?:of\s+)?(?:1[89]|20)\d\d\b", re.IGNORECASE)
+    for text in texts:
+        match = pattern.search(text)
+        if match:
+            return match.group(0)
+    return lead
