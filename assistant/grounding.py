@@ -32,6 +32,8 @@ _MONTH_RE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)
                        re.IGNORECASE)
 _YEAR_RE = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+# Words are compared by their first five letters, as `assistant.verify` compares an answer
+# sentence with the sentence it cites: "Europe" is grounded in "the European Union".
 # What numbers and dates carry around them in one text and not in another: "20th", "$1.65".
 _IGNORED = frozenset({"st", "nd", "rd", "th", "s"}) | STOP_WORDS
 # At least this share of the answer's words must occur in the sentences: a name given in full
@@ -46,7 +48,7 @@ def _words(text: str) -> list[str]:
         if token in _MONTH_WORD:  # before the stop words: "may" is one
             out.append(_MONTH_WORD[token])
         elif token not in _IGNORED:
-            out.append(token)
+            out.append(token if token[0].isdigit() else token[:5])
     return out
 
 
