@@ -21,8 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from spacy.lang.en.stop_words import STOP_WORDS
-
+from assistant.nlp import stop_words
 from assistant.types import Citation
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -35,7 +34,7 @@ _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 # Words are compared by their first five letters, as `assistant.verify` compares an answer
 # sentence with the sentence it cites: "Europe" is grounded in "the European Union".
 # What numbers and dates carry around them in one text and not in another: "20th", "$1.65".
-_IGNORED = frozenset({"st", "nd", "rd", "th", "s"}) | STOP_WORDS
+_SUFFIXES = frozenset({"st", "nd", "rd", "th", "s"})
 # At least this share of the answer's words must occur in the sentences: a name given in full
 # where a sentence has the surname ("Gal Gadot" / "Gadot reprises her role") is grounded, a
 # date of which only the month occurs ("July 21, 2024" / "slated for July") is not.
@@ -44,10 +43,11 @@ MIN_SHARE = 0.5
 
 def _words(text: str) -> list[str]:
     out = []
+    ignored = stop_words()
     for token in _TOKEN_RE.findall(text.lower()):
         if token in _MONTH_WORD:  # before the stop words: "may" is one
             out.append(_MONTH_WORD[token])
-        elif token not in _IGNORED:
+        elif token not in ignored and token not in _SUFFIXES:
             out.append(token if token[0].isdigit() else token[:5])
     return out
 

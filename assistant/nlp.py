@@ -20,6 +20,16 @@ def load_nlp():
     return _import_spacy_without_torch().load(MODEL)
 
 
+@functools.lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """spaCy's English stop words, imported the torch-free way (`spacy.lang.en` imports
+    spaCy, and with it thinc)."""
+    _import_spacy_without_torch()
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
 def _import_spacy_without_torch():
     """Import spaCy while torch is hidden, unless torch is loaded already.
 
