@@ -221,8 +221,10 @@ def answer_with_model(generator: Generator, answer: Answer,
         changes: dict = {"notice": f"{exc}; {FALLBACK_SUFFIX}."}
     else:
         if result.found_no_answer or result.ungrounded:
-            reason = (f'the model answered "{result.lead}", which none of the cited sentences '
-                      "says" if result.ungrounded else MODEL_FOUND_NO_ANSWER)
+            reason = MODEL_FOUND_NO_ANSWER
+            if result.ungrounded:
+                reason = (f'the model answered "{result.lead}", '
+                          "which none of the cited sentences says")
             changes = {"text": f"{NO_EVIDENCE} ({reason})", "abstained": True,
                        "citations": [], "closest": answer.citations, "direct_answer": "",
                        "abstain_reason": reason}

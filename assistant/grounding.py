@@ -27,12 +27,8 @@ from assistant.types import Citation
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _MONTH_WORD = {m[:3]: m[:3] for m in _MONTHS} | {m: m[:3] for m in _MONTHS} | {"sept": "sep"}
-_MONTH_RE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?",
-                       re.IGNORECASE)
 _YEAR_RE = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
-# Words are compared by their first five letters, as `assistant.verify` compares an answer
-# sentence with the sentence it cites: "Europe" is grounded in "the European Union".
 # What numbers and dates carry around them in one text and not in another: "20th", "$1.65".
 _SUFFIXES = frozenset({"st", "nd", "rd", "th", "s"})
 # At least this share of the answer's words must occur in the sentences: a name given in full
@@ -42,6 +38,9 @@ MIN_SHARE = 0.5
 
 
 def _words(text: str) -> list[str]:
+    """Content words, months as three letters, other words by their first five letters, as
+    `assistant.verify` compares an answer sentence with the sentence it cites: "Europe" is
+    grounded in "the European Union"."""
     out = []
     ignored = stop_words()
     for token in _TOKEN_RE.findall(text.lower()):
@@ -83,7 +82,8 @@ def is_grounded(lead: str, citations: Sequence[Citation]) -> bool:
 def complete_date(lead: str, texts: Iterable[str]) -> str:
     """A date answer without a year, given with one in a sentence, as that sentence gives it
     ("November 12" -> "November 12, 2020"); any other answer unchanged."""
-    if not lead or _YEAR_RE.search(lead) or not _MONTH_RE.search(lead):
+    if (not lead or _YEAR_RE.search(lead)
+            or not any(t in _MONTH_WORD for t in _TOKEN_RE.findall(lead.lower()))):
         return lead
     pattern = re.compile(
         r"\s+".join(re.escape(part) for part in lead.split())
