@@ -18,7 +18,15 @@ from datetime import date
 
 from assistant.abstain import unknown_names
 from assistant.answerers import EXTRACTIVE_INFO, make_generator
-from assistant.compose import NO_EVIDENCE, Policy, answer_text, cite_all, direct_answer, select
+from assistant.compose import (
+    NO_EVIDENCE,
+    Policy,
+    answer_text,
+    cite_all,
+    direct_answer,
+    select,
+    with_context,
+)
 from assistant.followup import Turn, is_follow_up, rewrite
 from assistant.generate import answer_with_model
 from assistant.model_client import Generator
@@ -154,8 +162,11 @@ class Assistant:
             closest = cite_all(ranked[:self.policy.closest], pool, standalone, mark_span=False)
             return Answer(question, standalone, f"{NO_EVIDENCE} ({reason})", [], True,
                           closest=closest, abstain_reason=reason)
-        policy = self.policy if self.generator is None else self.policy.for_model()
-        citations = cite_all(select(pool, policy), pool, standalone)
+        chosen = select(pool, self.policy if self.generator is None else self.policy.for_model())
+        if self.generator is not None:
+            chosen = with_context(chosen, pool, self.policy.model_context_before,
+                                  self.policy.model_context_after)
+        citations = cite_all(chosen, pool, standalone)
         return Answer(question, standalone, answer_text(citations), citations, False,
                       direct_answer=direct_answer(citations))
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from assistant.abstain import named_terms, unknown_names
-from assistant.compose import Policy, select
+from assistant.compose import Policy, select, with_context
 from assistant.query_meta import QueryMeta, dates_in, match, meta_score, question_parts
 from assistant.rerank import _diversify
 from assistant.retrieve import UNRANKED, Candidate, Pool
@@ -158,3 +158,38 @@ def test_one_long_page_does_not_fill_the_top_ranks_past_its_share():
     ranked = [*long_page, other]
     _diversify(ranked, penalty=0.1)
     assert ranked[3].ref.article_id == "long"
+
+
+# ---- compose.with_context ------------------------------------------------------------------
+
+
+def test_the_model_gets_the_sentence_before_its_best_one_after_the_ranked_ones(tmp_path):
+    article = new_article(title="Vanguard", source="Wire", text=(
+        "Meet the new chief executive of Vanguard. Read more "
+        "\nSalim Ramji takes over in July. He joins from BlackRock."))
+    article.sentences = split_sentences(article.text, article.id)
+    texts = [article.sentence_text(s) for s in article.sentences]
+    assert texts[1] == "Read more"  # page furniture between the two
+    store = SqliteLexicalStore(tmp_path / "lexical.sqlite3")
+    store.write([article])
+    info = ArticleInfo("Vanguard", "Wire", "", None)
+
+    def ranked(index: int, score: float) -> Candidate:
+        return Candidate(article.sentences[index], info, texts[index], score=score)
+
+    def context(chosen, before=1, after=0):
+        p = Pool("q", None, QueryMeta(frozenset(), frozenset()), list(chosen),
+                 {article.id: article}, {}, store)
+        return [c.text for c in with_context(list(chosen), p, before, after)]
+
+    try:
+        best, other = ranked(3, 0.9), ranked(0, 0.5)
+        # The sentence before the best one, last so that [1] stays the best sentence.
+        assert context([best, other]) == [texts[3], texts[0], texts[2]]
+        # Nothing before the first sentence; furniture and what is already cited are skipped.
+        assert context([other]) == [texts[0]]
+        assert context([ranked(2, 0.9)]) == [texts[2]]
+        assert context([best, ranked(2, 0.8)]) == [texts[3], texts[2]]
+        assert context([best], before=0) == [texts[3]]
+    finally:
+        store.close()
