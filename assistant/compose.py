@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from assistant.cite import make_citation
-from assistant.retrieve import UNRANKED, Candidate, Pool
+from assistant.retrieve import UNRANKED, Candidate, Pool, without_furniture
 from assistant.types import Citation
-from index.furniture import is_furniture
 
 NO_EVIDENCE = "The corpus does not hold an answer to this question."
 
@@ -40,43 +39,41 @@ class Policy:
     # questions with the 1.5B model: answer accuracy 0.65 -> 0.70, first token +0.9 s.
     model_max_citations: int = 5
     model_margin: float = 0.3
-    # The model is also given the sentence before (after) each of its first `model_context_*`
+    # The model is also given the sentence before each of its first `model_context_before`
     # citations: a sentence scored alone often names its subject in the sentence before it
     # ("Meet the new CEO of Vanguard ..."). Measured with the 1.5B model (docs/ANSWERS.md):
     # the one before the best sentence lifts RealTimeQA's written answer 0.554 -> 0.595
     # (first token +0.55 s there), MultiHop-RAG unchanged (0.685, first token the same), RGB
     # negative rejection 0.400 -> 0.367 (one case); two before: 0.608, but +1.2 s and MultiHop
-    # null abstention 1.00 -> 0.95.
+    # null abstention 1.00 -> 0.95. The extractive answer quotes only what was ranked (0).
     model_context_before: int = 1
-    model_context_after: int = 0
+    context_before: int = 0
 
     def for_model(self) -> Policy:
         """The same policy with the model's wider choice of evidence."""
-        return replace(self, max_citations=self.model_max_citations, margin=self.model_margin)
+        return replace(self, max_citations=self.model_max_citations, margin=self.model_margin,
+                       context_before=self.model_context_before)
 
 
-def with_context(chosen: list[Candidate], pool: Pool, before: int, after: int
-                 ) -> list[Candidate]:
-    """`chosen`, then the sentence before (after) each of its first `before` (`after`)
-    sentences, page furniture and repeats left out. The neighbours come last so that the
-    ranked evidence keeps its numbers ([1] is still the best sentence)."""
+def with_context(chosen: list[Candidate], pool: Pool, before: int) -> list[Candidate]:
+    """`chosen`, then the sentence before each of its first `before` sentences, page
+    furniture and repeats left out. The neighbours come last so that the ranked evidence keeps
+    its numbers ([1] is still the best sentence)."""
     taken = {c.key for c in chosen}
     ranked = {c.key: c for c in pool.candidates if c.score != UNRANKED}
-    context: list[Candidate] = []
-    wanted = [(c, -1) for c in chosen[:max(before, 0)]] + [(c, 1) for c in chosen[:max(after, 0)]]
-    for c, step in wanted:
+    neighbours: list[Candidate] = []
+    for c in chosen[:max(before, 0)]:
         article = pool.articles.get(c.ref.article_id)
-        index = c.ref.index + step
-        if article is None or not 0 <= index < len(article.sentences):
+        if article is None or c.ref.index == 0:
             continue
-        ref = article.sentences[index]
+        ref = article.sentences[c.ref.index - 1]
         key = (ref.article_id, ref.index)
         text = article.sentence_text(ref)
-        if key in taken or not text.strip() or is_furniture(text) or pool.lexical.recurring([key]):
+        if key in taken or not text.strip():
             continue
         taken.add(key)
-        context.append(ranked.get(key) or Candidate(ref, c.info, text, score=c.score))
-    return chosen + context
+        neighbours.append(ranked.get(key) or Candidate(ref, c.info, text, score=c.score))
+    return chosen + without_furniture(neighbours, pool.lexical)
 
 
 def select(pool: Pool, policy: Policy) -> list[Candidate]:

@@ -162,10 +162,8 @@ class Assistant:
             closest = cite_all(ranked[:self.policy.closest], pool, standalone, mark_span=False)
             return Answer(question, standalone, f"{NO_EVIDENCE} ({reason})", [], True,
                           closest=closest, abstain_reason=reason)
-        chosen = select(pool, self.policy if self.generator is None else self.policy.for_model())
-        if self.generator is not None:
-            chosen = with_context(chosen, pool, self.policy.model_context_before,
-                                  self.policy.model_context_after)
+        policy = self.policy if self.generator is None else self.policy.for_model()
+        chosen = with_context(select(pool, policy), pool, policy.context_before)
         citations = cite_all(chosen, pool, standalone)
         return Answer(question, standalone, answer_text(citations), citations, False,
                       direct_answer=direct_answer(citations))

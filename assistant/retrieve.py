@@ -186,13 +186,19 @@ class Retriever:
             article = articles.get(c.ref.article_id)
             if article is not None:
                 c.text = article.text[c.ref.start:c.ref.end]
-                if not is_furniture(c.text):
-                    kept.append(c)
+                kept.append(c)
         t = time.perf_counter()
-        recurring = lexical.recurring([c.key for c in kept])
-        kept = [c for c in kept if c.key not in recurring]
+        kept = without_furniture(kept, lexical)
         timings["furniture_ms"] = _ms(t)
         return Pool(question, vector, meta, kept, articles, timings, lexical)
+
+
+def without_furniture(candidates: list[Candidate], lexical: LexicalStore) -> list[Candidate]:
+    """The candidates that are not page furniture: by their own words (`is_furniture`), then
+    by recurring as is in other articles (one query for all)."""
+    kept = [c for c in candidates if not is_furniture(c.text)]
+    recurring = lexical.recurring([c.key for c in kept]) if kept else set()
+    return [c for c in kept if c.key not in recurring]
 
 
 def _named_articles(meta: QueryMeta, lexical: LexicalStore, filters: Filters

@@ -140,6 +140,8 @@ def test_the_model_policy_cites_more_of_the_runners_up():
     assert (wider.max_citations, wider.margin) == (policy.model_max_citations,
                                                    policy.model_margin)
     assert select(pool(*c), wider) == c[:5]  # within 0.3, at most 5
+    # Only the model is given the sentence before its best one; the extractive answer is not.
+    assert (policy.context_before, wider.context_before) == (0, policy.model_context_before)
 
 
 # ---- rerank._diversify ----------------------------------------------------------------------
@@ -177,10 +179,10 @@ def test_the_model_gets_the_sentence_before_its_best_one_after_the_ranked_ones(t
     def ranked(index: int, score: float) -> Candidate:
         return Candidate(article.sentences[index], info, texts[index], score=score)
 
-    def context(chosen, before=1, after=0):
+    def context(chosen, before=1):
         p = Pool("q", None, QueryMeta(frozenset(), frozenset()), list(chosen),
                  {article.id: article}, {}, store)
-        return [c.text for c in with_context(list(chosen), p, before, after)]
+        return [c.text for c in with_context(list(chosen), p, before)]
 
     try:
         best, other = ranked(3, 0.9), ranked(0, 0.5)
