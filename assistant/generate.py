@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from assistant.compose import NO_EVIDENCE
-from assistant.grounding import complete_date, is_grounded
+from assistant.grounding import complete_date, complete_name, is_grounded
 from assistant.model_client import GenerationError, Generator
 from assistant.prompts import answer_messages
 from assistant.question_kind import is_yes_no
@@ -152,6 +152,7 @@ def written_answer(raw: str, citations: Sequence[Citation], question: str) -> Wr
     ungrounded = False
     if lead and not yes_no and not found_no_answer:
         lead = complete_date(lead, (c.text for c in citations))
+        lead = complete_name(lead, (t for c in citations for t in (c.text, c.paragraph, c.title)))
         ungrounded = not is_grounded(lead, citations)
     return WrittenAnswer(lead, checked, found_no_answer, ungrounded)
 

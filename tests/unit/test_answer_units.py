@@ -8,6 +8,7 @@ import hashlib
 import json
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,16 @@ def test_a_wrong_model_is_refused_and_not_kept(tmp_path, damage, message):
     with pytest.raises(NewsdeskError, match=message):
         assemble(parts, path, expected)
     assert not path.exists() and not path.with_name("tiny.gguf.partial").exists()
+
+
+def test_a_surname_answer_is_completed_to_the_full_name_the_cited_articles_give():
+    cites = [citation(1, "While Swift has attended a few of his games, he supports her career."),
+             citation(2, "She has the tour booked all through next year.")]
+    cites[1] = replace(cites[1], title="A timeline of Taylor Swift’s NFL takeover")
+    question = "Which artist has a fully booked tour and attended his games?"
+    written = written_answer("Answer: Swift\nBecause: She attended his games [1].", cites, question)
+    assert written.lead == "Taylor Swift" and not written.ungrounded
+    # A capitalised word that only opens a sentence is not part of a name.
+    alone = written_answer("Answer: Swift\nBecause: She attended his games [1].", cites[:1],
+                           question)
+    assert alone.lead == "Swift"
