@@ -362,14 +362,13 @@ class SqliteLexicalStore:
             rows = self._rows("SELECT article_id, idx, text_key FROM sentences WHERE article_id "
                               f"IN ({','.join('?' * len(part))}) AND text_key IS NOT NULL", part)
             by_key.update(((a, int(i)), int(t)) for a, i, t in rows if (a, int(i)) in wanted)
-        counts: dict[int, int] = {}
-        texts = sorted(set(by_key.values()))
-        for start in range(0, len(texts), _IN_CHUNK):
-            part = texts[start:start + _IN_CHUNK]
-            counts.update(self._rows(
-                "SELECT text_key, count(DISTINCT article_id) FROM sentences WHERE text_key "
-                f"IN ({','.join('?' * len(part))}) GROUP BY text_key", part))
-        return {k for k, t in by_key.items() if counts.get(t, 0) >= RECURRING_ARTICLES}
+        # Counted only up to the threshold, one key at a time through its index: a line that
+        # recurs in thousands of articles would otherwise cost thousands of rows a question
+        # (measured: 206 ms of a 392 ms question at 30,000 generated articles).
+        recurs = {t for t in set(by_key.values()) if self._rows(
+            "SELECT count(*) FROM (SELECT DISTINCT article_id FROM sentences "
+            "WHERE text_key = ? LIMIT ?)", (t, RECURRING_ARTICLES))[0][0] >= RECURRING_ARTICLES}
+        return {k for k, t in by_key.items() if t in recurs}
 
     def known(self, terms: Sequence[str]) -> set[str]:
         """Which of these (already tokenized) terms occur in any sentence."""
