@@ -94,6 +94,7 @@ def serve(home: str) -> None:
     settings = load_settings({"home": home, "chroma_url": "", "answerer": "extractive"})
     assistant = Assistant(settings)
     print(json.dumps({"ready": True}), flush=True)
+    stages: dict[str, list[float]] = {}
     for line in sys.stdin:
         question = line.strip()
         if not question:
@@ -101,9 +102,16 @@ def serve(home: str) -> None:
         started = time.perf_counter()
         answer = assistant.ask(question)
         seconds = time.perf_counter() - started
+        timings = {k: v for k, v in answer.timings.items() if isinstance(v, int | float)}
+        for stage, ms in timings.items():
+            stages.setdefault(stage, []).append(ms)
         print(json.dumps({"seconds": seconds, "abstained": answer.abstained,
                           "urls": [c.url for c in answer.citations + answer.closest],
+                          "timings": timings,
                           "rss": _status("VmRSS"), "hwm": _status("VmHWM")}), flush=True)
+    # Where a warm question's time goes, every question this process answered (to stderr).
+    log("answering stages p50 (ms): " + ", ".join(
+        f"{stage} {statistics.median(values):.1f}" for stage, values in sorted(stages.items())))
 
 
 def _status(field: str) -> int:
@@ -165,6 +173,8 @@ def measure(size: int, tmp: Path, cold_runs: int, warm_questions: list[str]) -> 
         warm.ask(COLD_QUESTION)  # one-time loads (spaCy, ONNX session) are the cold figure's
         answers = [warm.ask(q) for q in warm_questions]
         latencies = [a["seconds"] * 1000 for a in answers]
+        stages = {stage: round(statistics.median(a["timings"].get(stage, 0.0) for a in answers), 1)
+                  for stage in sorted({s for a in answers for s in a.get("timings", {})})}
         log(f"[{size}] warm p50 {statistics.median(latencies):.0f} ms; adding 5 articles")
         added = run_index_cli(str(extra), home)
         after = warm.ask(NEW_QUESTION)
@@ -185,6 +195,7 @@ def measure(size: int, tmp: Path, cold_runs: int, warm_questions: list[str]) -> 
         "cold_p95_s": round(percentile(cold, 0.95), 3) if cold else None,
         "warm_p50_ms": round(percentile(latencies, 0.5), 1),
         "warm_p95_ms": round(percentile(latencies, 0.95), 1),
+        "warm_stages_p50_ms": stages,
         "answer_rss_bytes": rss, "answer_peak_rss_bytes": hwm,
         "add5_index_s": added["seconds"], "add5_wall_s": added["wall_seconds"],
         "refresh_ask_s": round(after["seconds"], 3), "refresh_cites_new": found_new,
