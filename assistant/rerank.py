@@ -7,7 +7,6 @@ what does exist, each feature kept because it moved the dev-set figures:
   neighbours), embedded with its headline as the chunks are;
 - BM25 on the sentence (names and numbers, where a small embedding model is weak);
 - the outlet and the publication date the question names, matched against metadata;
-- for a who/when/where/how-many question, an entity of the asked-for kind in the sentence;
 - the fused rank of the first-stage lists.
 Anything with a `rerank(pool) -> None` method that sets `candidate.score` can replace it.
 """
@@ -20,7 +19,6 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.answer_type import TypedAnswers, expected_labels
 from assistant.query_meta import question_parts
 from assistant.recency import has_time_clue, staleness
 from assistant.retrieve import UNRANKED, Candidate, Pool
@@ -65,13 +63,6 @@ class Weights:
     # equal (the penalty then outweighs any similarity gap). MultiHop-RAG cases carry no
     # date, so their figures cannot move.
     staleness: float = 0.6
-    # A who/when/where/how-many question: the sentence holds an entity of that kind the
-    # question does not name (assistant/answer_type.py). RealTimeQA dev (extractive): the
-    # answer among the top 4 0.581 -> 0.622 (0.608 at 0.1, 0.622 at 0.3), gold article cited
-    # 0.703 -> 0.662; with the local answerer the written answer 0.595 -> 0.635 (3 gained,
-    # none lost). MultiHop-RAG dev: recall@10 0.9327 -> 0.9231 (0.9288 at 0.1), MRR@10
-    # 0.9526 -> 0.9487, the answer in the cited sentences 0.527 -> 0.564.
-    answer_type: float = 0.2
 
 
 class SentenceVectorCache:
@@ -101,7 +92,6 @@ class SentenceVectorCache:
 class FeatureReranker:
     def __init__(self, embedder: Embedder, weights: Weights | None = None, pool_size: int = 48):
         self.cache = SentenceVectorCache(embedder)
-        self.typed = TypedAnswers()
         self.weights = weights or Weights()
         self.pool_size = pool_size
 
@@ -127,10 +117,7 @@ class FeatureReranker:
         # Per-clause BM25 is off (weight 0) until a dev-set run measures it: skip its cost.
         part_bm25 = (pool.lexical.part_scores(parts, [c.key for c in head])
                      if parts and w.bm25_parts else {})
-        labels = expected_labels(pool.question) if w.answer_type else frozenset()
-        typed = self.typed.present(pool.question, labels, [c.text for c in head])
-        for c, sim, part_sim, has_type in zip(head, sims, part_sims, typed, strict=True):
-            c.features["answer_type"] = float(has_type)
+        for c, sim, part_sim in zip(head, sims, part_sims, strict=True):
             c.features["bm25_parts"] = float(part_bm25.get(c.key, 0.0))
             c.features["similarity"] = float(sim)
             c.features["parts"] = float(part_sim)
@@ -139,7 +126,6 @@ class FeatureReranker:
                        + w.bm25 * c.features["bm25"] + w.source * c.features["source"]
                        + w.date * c.features["date"] + w.rrf * c.scores["rrf"]
                        + w.bm25_parts * c.features["bm25_parts"]
-                       + w.answer_type * c.features["answer_type"]
                        - w.staleness * c.features["staleness"])
         for c in candidates[self.pool_size:]:
             c.score = UNRANKED

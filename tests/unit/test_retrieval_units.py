@@ -195,21 +195,3 @@ def test_the_model_gets_the_sentence_before_its_best_one_after_the_ranked_ones(t
         assert context([best], before=0) == [texts[3]]
     finally:
         store.close()
-
-
-def test_a_sentence_holds_the_asked_for_kind_only_with_words_the_question_lacks():
-    from assistant.answer_type import TypedAnswers, expected_labels
-
-    question = "Which head of state announced his resignation this week?"
-    labels = expected_labels("Who announced his resignation this week?")
-    assert "PERSON" in labels
-    assert expected_labels("Why did the talks fail?") == frozenset()
-    assert expected_labels("Did Boris Johnson resign?") == frozenset()
-    texts = ["Boris Johnson announced on Thursday that he would resign as prime minister.",
-             "The head of state announced his resignation this week.",
-             "Johnson told reporters the talks would go on."]
-    typed = TypedAnswers()
-    assert typed.present("Who resigned as prime minister?", labels, texts) == [True, False, True]
-    # A name the question already gives is not an answer to it.
-    assert typed.present("Did Boris Johnson resign?", labels, texts[:1]) == [False]
-    assert typed.present(question, frozenset(), texts) == [False, False, False]
