@@ -94,7 +94,6 @@ def serve(home: str) -> None:
     settings = load_settings({"home": home, "chroma_url": "", "answerer": "extractive"})
     assistant = Assistant(settings)
     print(json.dumps({"ready": True}), flush=True)
-    stages: dict[str, list[float]] = {}
     for line in sys.stdin:
         question = line.strip()
         if not question:
@@ -103,15 +102,10 @@ def serve(home: str) -> None:
         answer = assistant.ask(question)
         seconds = time.perf_counter() - started
         timings = {k: v for k, v in answer.timings.items() if isinstance(v, int | float)}
-        for stage, ms in timings.items():
-            stages.setdefault(stage, []).append(ms)
         print(json.dumps({"seconds": seconds, "abstained": answer.abstained,
                           "urls": [c.url for c in answer.citations + answer.closest],
                           "timings": timings,
                           "rss": _status("VmRSS"), "hwm": _status("VmHWM")}), flush=True)
-    # Where a warm question's time goes, every question this process answered (to stderr).
-    log("answering stages p50 (ms): " + ", ".join(
-        f"{stage} {statistics.median(values):.1f}" for stage, values in sorted(stages.items())))
 
 
 def _status(field: str) -> int:
@@ -173,9 +167,11 @@ def measure(size: int, tmp: Path, cold_runs: int, warm_questions: list[str]) -> 
         warm.ask(COLD_QUESTION)  # one-time loads (spaCy, ONNX session) are the cold figure's
         answers = [warm.ask(q) for q in warm_questions]
         latencies = [a["seconds"] * 1000 for a in answers]
-        stages = {stage: round(statistics.median(a["timings"].get(stage, 0.0) for a in answers), 1)
-                  for stage in sorted({s for a in answers for s in a.get("timings", {})})}
-        log(f"[{size}] warm p50 {statistics.median(latencies):.0f} ms; adding 5 articles")
+        # Where a warm question's time goes: each stage's p50 over the same questions.
+        stages = {stage: round(percentile([a["timings"].get(stage, 0.0) for a in answers], 0.5), 1)
+                  for stage in sorted({s for a in answers for s in a["timings"]})}
+        log(f"[{size}] warm p50 {statistics.median(latencies):.0f} ms (stages: "
+            + ", ".join(f"{stage} {ms}" for stage, ms in stages.items()) + "); adding 5 articles")
         added = run_index_cli(str(extra), home)
         after = warm.ask(NEW_QUESTION)
         second = warm.ask(NEW_QUESTION)
