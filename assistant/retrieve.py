@@ -99,6 +99,7 @@ class Pool:
     timings: dict[str, float]
     lexical: LexicalStore
     as_of: date | None = None  # the question's date, when the asker gives one
+    headlines: dict[str, object] = field(default_factory=dict)  # article id -> its vector
 
     def ranked(self) -> list[Candidate]:
         """The candidates the reranker scored, in pool order (the reranker's: best first);
@@ -179,7 +180,9 @@ class Retriever:
             c.features["source"], c.features["date"] = meta_score(meta, c.info)
 
         t = time.perf_counter()
-        articles = self.store.get_articles(sorted({c.ref.article_id for c in candidates}))
+        ids = sorted({c.ref.article_id for c in candidates})
+        articles = self.store.get_articles(ids)
+        headlines = self.store.headline_vectors(ids)
         timings["fetch_ms"] = _ms(t)
         kept = []
         for c in candidates:
@@ -190,7 +193,8 @@ class Retriever:
         t = time.perf_counter()
         kept = without_furniture(kept, lexical)
         timings["furniture_ms"] = _ms(t)
-        return Pool(question, vector, meta, kept, articles, timings, lexical)
+        return Pool(question, vector, meta, kept, articles, timings, lexical,
+                    headlines=headlines)
 
 
 def without_furniture(candidates: list[Candidate], lexical: LexicalStore) -> list[Candidate]:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from index.chunks import embedding_text, make_chunks
+from index.chunks import make_chunks
 from index.embed import Embedder, embedder_for
 from index.embed_identity import check_store
 from index.errors import NewsdeskError
@@ -88,13 +88,13 @@ def batch_texts(articles: list[Article], chunks: list[Chunk],
                 sentences: bool = True) -> tuple[list[str], list[int]]:
     """Every text a batch embeds and the lengths to split the vectors by: chunks, headlines
     (the article record's vector), then, with `sentences`, every sentence (the reranker's
-    sentence vectors; `Settings.index_sentence_vectors`)."""
-    titles = {a.id: a.title for a in articles}
-    texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
+    sentence vectors; `Settings.index_sentence_vectors`). Texts are embedded as they are: the
+    headline's share of a sentence's relevance is the reranker's (`Weights.headline`), so a
+    one-sentence chunk and its sentence are one text, embedded once."""
+    texts = [c.text for c in chunks]
     texts += [a.title or a.text[:200] for a in articles]
     if sentences:
-        texts += [embedding_text(a.title, a.sentence_text(s))
-                  for a in articles for s in a.sentences]
+        texts += [a.sentence_text(s) for a in articles for s in a.sentences]
     return texts, [len(chunks), len(articles)]
 
 
@@ -122,8 +122,7 @@ class Indexer:
 
     @cached_property
     def chunk_tokens(self) -> int:
-        # A chunk is embedded with its title line in front; keep the pair within the model.
-        return min(self._chunk_tokens, self.embedder.max_tokens - 48)
+        return min(self._chunk_tokens, self.embedder.max_tokens)
 
     def embed_batch(self, articles: list[Article], chunks: list[Chunk]):
         """(chunk vectors, headline vectors, sentence vectors or None) of one batch, in one

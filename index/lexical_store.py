@@ -13,10 +13,11 @@ Sentences are stored pre-tokenized with the tokenizer bm25s used (lower case, `\
 English stopwords, Snowball stemmer), so the terms, and therefore `known` (names the corpus
 never mentions), are those of the old index; FTS5 only splits them on spaces.
 
-Sentence vectors (the reranker's `embedding_text(title, sentence)`) live here too, unless
-`Settings.index_sentence_vectors` is off, as float32 blobs keyed by (article, sentence): they
-are only ever fetched by id for a question's ~48 candidates, so a Chroma collection would
-build a vector index nobody searches.
+Sentence vectors (the reranker's, of the sentence's text alone) live here too, unless
+`Settings.index_sentence_vectors` is off, as float32 blobs keyed by (article, sentence), fetched
+by id for a question's ~48 candidates. With one-sentence chunks (the default) Chroma holds the
+same vectors for the dense search; the copy here is what a question reads, in one indexed
+query, without a round trip to a Chroma server.
 
 `LexicalStore` is the interface the assistant uses; `SqliteLexicalStore` is the one backend.
 A server (e.g. a search service beside a Chroma server) would implement the same methods.

@@ -43,7 +43,9 @@ class Settings:
     # Derived model files (the ONNX query encoder), shared by every store of the user.
     model_cache: str = dataclasses.field(default_factory=lambda: user_cache_dir("newsdesk",
                                                                                 appauthor=False))
-    chunk_tokens: int = 128
+    # The dense index's windows, in model tokens; 0 (the default): one sentence each, which is
+    # also the sentence's own vector (index/chunks.py).
+    chunk_tokens: int = 0
     embed_batch_size: int = 64
     # An OpenAI-compatible `/v1/embeddings` server (Text Embeddings Inference, vLLM, Infinity,
     # llama.cpp's server, `newsdesk embed serve`) that embeds for indexing and questions instead

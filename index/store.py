@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.dates import date_sort_key
 from index.errors import NewsdeskError, clip
 from index.journal import Journal
@@ -533,15 +535,12 @@ class Store:
     def catch_up(self, ids: list[str], embed=None) -> int:
         """Write the sentence rows of these stored articles (never removes any: a reader may
         call this while a writer's batch is between its sentence rows and its commit mark)."""
-        from index.chunks import embedding_text
-
         done = 0
         for start in range(0, len(ids), 200):
             articles = list(self.get_articles(ids[start:start + 200]).values())
             vectors = None
             if embed is not None and articles:
-                vectors = embed([embedding_text(a.title, a.sentence_text(s))
-                                 for a in articles for s in a.sentences])
+                vectors = embed([a.sentence_text(s) for a in articles for s in a.sentences])
             try:
                 self.lexical.write(articles, vectors)
             except Exception as exc:
@@ -621,6 +620,19 @@ class Store:
                 for record_id, text, meta in zip(page["ids"], page["documents"],
                                                  page["metadatas"], strict=True):
                     out[record_id] = _article_from_record(record_id, text, meta)
+        except Exception as exc:
+            raise self._error("read articles", exc) from None
+        return out
+
+    def headline_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The article records' vectors (of the headline, or the text's opening where there is
+        none), for the reranker's headline share of a sentence's similarity."""
+        out: dict[str, np.ndarray] = {}
+        try:
+            for start in range(0, len(ids), 500):
+                page = self.articles.get(ids=ids[start:start + 500], include=["embeddings"])
+                out.update(zip(page["ids"], np.asarray(page["embeddings"], dtype=np.float32),
+                               strict=True))
         except Exception as exc:
             raise self._error("read articles", exc) from None
         return out
@@ -789,8 +801,6 @@ class _Batch:
             if article.id in wanted:
                 rows.extend(range(position, position + n))
             position += n
-        import numpy as np
-
         return np.asarray(self.sentence_vectors)[rows]
 
 

@@ -17,7 +17,6 @@ from support.council_corpus import write_council
 from support.store_snapshot import snapshot
 
 from assistant.engine import Assistant
-from index.chunks import embedding_text
 from index.embed import embedder_for
 from index.lexical_store import SqliteLexicalStore, tokenize
 from index.settings import Settings
@@ -45,7 +44,7 @@ def test_tokens_are_those_of_bm25s():
     assert tokenize(texts) == [list(t) for t in expected]
 
 
-def test_every_sentence_is_indexed_with_its_vector(sample_home):
+def test_every_sentence_is_indexed_with_its_own_vector_also_its_dense_chunk(sample_home):
     store = Store(Settings(home=str(sample_home)))
     lexical = store.lexical
     articles = list(store.iter_articles())
@@ -55,9 +54,17 @@ def test_every_sentence_is_indexed_with_its_vector(sample_home):
     keys = [(article.id, s.index) for s in article.sentences]
     stored = lexical.vectors(keys)
     assert set(stored) == set(keys)
-    fresh = embedder_for(Settings()).embed([embedding_text(article.title, article.sentence_text(s))
-                                           for s in article.sentences])
+    fresh = embedder_for(Settings()).embed([article.sentence_text(s) for s in article.sentences])
     assert float(np.abs(np.stack([stored[k] for k in keys]) - fresh).max()) < 1e-4
+    # By default every sentence is its own chunk: the dense index searches the same vectors.
+    chunks = store.chunks.get(where={"article_id": article.id}, include=["embeddings",
+                                                                         "metadatas"])
+    assert len(chunks["ids"]) == len(article.sentences)
+    by_sentence = {m["sentence_start"]: e for m, e in zip(chunks["metadatas"],
+                                                          chunks["embeddings"], strict=True)}
+    assert sorted(by_sentence) == [s.index for s in article.sentences]
+    assert float(np.abs(np.stack([by_sentence[s.index] for s in article.sentences])
+                        - fresh).max()) < 1e-4
     hits = lexical.search("besieged government forces road Al-Bab", 5)
     assert hits and hits[0][0].article_id == article.id
     assert article.text[hits[0][0].start:hits[0][0].end].startswith("The town has been besieged")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from index.chunks import embedding_text
 from index.headlines import heading_line, headline, is_url, slug_headline
 from index.loaders import iter_inputs
 from index.types import Article
@@ -47,11 +46,6 @@ def test_heading_line_rejects_sentences_datelines_and_urls():
     assert heading_line("https://a.example/b-c-d\nText") == ""
     assert heading_line("\n\n  Storm  closes schools across the state \nText.") == \
         "Storm closes schools across the state"
-
-
-def test_embedding_text_never_prefixes_a_url():
-    assert embedding_text("https://a.example/x-y-z/index.html", "A sentence.") == "A sentence."
-    assert embedding_text("Storm news", "A sentence.") == "Storm news\nA sentence."
 
 
 def test_loader_derives_the_headline_and_keeps_the_url(tmp_path):
