@@ -16,6 +16,8 @@ recorded by the next index run.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,13 @@ PROBE = "Newsdesk embedding check: government forces besieged al-Bab, 3.5% of th
 # component). Unrelated models in the same dimension: near 0. Half-precision or quantised
 # serving of the same model stays above this.
 MIN_COSINE = 0.99
+# What the vectors are of: since the ninth session every text is embedded as it is (a sentence
+# alone, its headline's share left to the reranker). Stores recorded before carry no form;
+# their sentences were embedded behind their headlines, which the reranker's weights and the
+# abstention threshold no longer assume.
+TEXT_FORM = "as-is"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,13 @@ class EmbeddingIdentity:
     model: str
     dimension: int
     probe: tuple[float, ...]
+    text_form: str = TEXT_FORM
 
     def to_metadata(self) -> dict:
         vector = np.asarray(self.probe, dtype="<f4").tobytes()
         return {"embed_model": self.model, "embed_dimension": self.dimension,
-                "embed_probe": base64.b64encode(vector).decode("ascii")}
+                "embed_probe": base64.b64encode(vector).decode("ascii"),
+                "embed_text_form": self.text_form}
 
     @classmethod
     def from_metadata(cls, meta: dict | None) -> EmbeddingIdentity | None:
@@ -46,7 +57,7 @@ class EmbeddingIdentity:
             return None
         probe = np.frombuffer(base64.b64decode(meta["embed_probe"]), dtype="<f4")
         return cls(str(meta.get("embed_model", "")), int(meta["embed_dimension"]),
-                   tuple(float(x) for x in probe))
+                   tuple(float(x) for x in probe), str(meta.get("embed_text_form", "")))
 
 
 def identity_of(embedder) -> EmbeddingIdentity:
@@ -82,9 +93,10 @@ def check_store(store, embedder, record: bool = False) -> EmbeddingIdentity:
     (an index run) writes the identity into a store that has none yet."""
     current = identity_of(embedder)
     recorded = store.embedding_identity()
-    reason = ""
+    reason, earlier = "", False
     if recorded is not None:
         reason = mismatch(recorded, current)
+        earlier = recorded.text_form != TEXT_FORM
     else:
         sample = store.sample_title()  # a store from before identities were recorded
         if sample is not None:
@@ -94,11 +106,18 @@ def check_store(store, embedder, record: bool = False) -> EmbeddingIdentity:
             mine = embedder.embed([text])[0]
             reason = mismatch(legacy, EmbeddingIdentity(embedder.name, int(mine.shape[0]),
                                                         tuple(float(x) for x in mine)))
+            earlier = True
     if reason:
         raise NewsdeskError(
             f"the embedding {where(embedder)} does not match the store at {store.location}: "
             f"{reason}; point NEWSDESK_EMBED_URL at a server of the store's model (or unset "
             "it), or index into a new NEWSDESK_COLLECTION")
+    if earlier:
+        log.warning("the store at %s was indexed by an earlier Newsdesk (sentences embedded "
+                    "behind their headlines): it answers, but ranks and abstains as measured "
+                    "only once re-indexed into a new NEWSDESK_HOME or NEWSDESK_COLLECTION",
+                    store.location)
     if recorded is None and record:
-        store.record_embedding_identity(current)
+        store.record_embedding_identity(dataclasses.replace(current, text_form="")
+                                        if earlier else current)
     return current

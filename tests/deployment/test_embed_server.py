@@ -20,6 +20,7 @@ from support.embed_texts import TEXTS
 from support.store_snapshot import snapshot
 
 from index.embed import resolve_model_path
+from index.embed_identity import TEXT_FORM
 from index.errors import NewsdeskError
 from index.indexer import batch_texts, read_inputs
 from index.remote_embed import RemoteEmbedder
@@ -78,7 +79,7 @@ def test_index_and_ask_through_the_server_equal_local(embed_server, sample_home,
     served, local = snapshot(home), snapshot(sample_home)
     assert served == local  # ids, texts, offsets, chunks, sentence rows
     ours, theirs = Store(Settings(home=str(home))), Store(Settings(home=str(sample_home)))
-    assert ours.embedding_identity() is not None
+    assert ours.embedding_identity().text_form == TEXT_FORM  # a new store: texts as they are
     ids = sorted(local["articles"])[:50]
     for collection in ("chunks", "articles"):
         a = getattr(ours, collection).get(where={"article_id": {"$in": ids}}
@@ -188,7 +189,7 @@ def test_a_server_of_another_model_cannot_write_to_or_search_the_store(
 
 
 def test_a_store_indexed_before_identities_were_recorded_is_checked_by_its_vectors(
-        other_model_server, tmp_path, embedder):
+        other_model_server, tmp_path, embedder, caplog):
     server, folder = other_model_server
     settings = Settings(home=str(tmp_path / "home"))
     articles, _ = read_inputs([SAMPLE / "al-bab-2017.txt"])
@@ -208,5 +209,14 @@ def test_a_store_indexed_before_identities_were_recorded_is_checked_by_its_vecto
     with pytest.raises(NewsdeskError, match="stored headline vectors"):
         check_store(store, other, record=True)
     assert store.embedding_identity() is None
-    check_store(store, embedder, record=True)  # the right model adopts the store
+    with caplog.at_level("WARNING", logger="index.embed_identity"):
+        check_store(store, embedder, record=True)  # the right model adopts the store
+    # ... recorded as of an earlier text form (its sentences were embedded behind their
+    # headlines), which every later check names until it is re-indexed.
     assert store.embedding_identity() is not None
+    assert store.embedding_identity().text_form == ""
+    assert "indexed by an earlier Newsdesk" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="index.embed_identity"):
+        check_store(store, embedder)
+    assert "indexed by an earlier Newsdesk" in caplog.text
