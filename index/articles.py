@@ -48,7 +48,7 @@ def new_article(
 ) -> Article:
     text = normalise_text(text)
     # A URL or an empty title is replaced by a derived headline (index/headlines.py): the
-    # headline is embedded with every chunk and sentence.
+    # headline's vector and words stand for the topic of every sentence.
     # The key keeps the record's own title, so identity rules do not depend on derived text.
     key = article_key(url=url, source=source, title=" ".join(title.split()), origin=origin)
     title = headline(title, url, text)

@@ -1,9 +1,10 @@
 """A headline for every article: a URL is not one.
 
 Scraped dumps often carry the page URL where the title should be (in RealTimeQA every gold
-article does) or no title at all. The headline is put in front of every embedded chunk and
-sentence and is searched on its own, so a URL there turns the article's topic signal into
-noise ("https", "www", "index", "html"). This module decides, once at load time, what the
+article does) or no title at all. The headline's vector is searched on its own and mixed into
+every sentence's similarity (assistant/rerank.py), and its words are indexed with every
+sentence for BM25, so a URL there turns the article's topic signal into noise ("https",
+"www", "index", "html"). This module decides, once at load time, what the
 headline is: the record's title when it is a real one, else the words of the URL's slug
 (`.../harbour-bridge-reopens-2/index.html` -> "Harbour bridge reopens 2"), else the page's
 first line when it reads like a heading, else nothing.
